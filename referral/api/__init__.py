@@ -1,0 +1,125 @@
+"""The REST API (`/api/v1`): parses input, calls one service, renders JSON."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+
+from flask import Blueprint, Flask, g, jsonify, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from ..domain.errors import DomainError, TooLarge, Unauthorized, ValidationFailed
+from ..models import User
+from ..runtime import db_session, runtime
+from ..services.auth import user_for_token
+from .openapi import Operation, Registry, flask_rule
+
+PREFIX = "/api/v1"
+log = logging.getLogger(__name__)
+
+bp = Blueprint("api", __name__, url_prefix=PREFIX)
+registry = Registry(PREFIX)
+
+_HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+               405: "method_not_allowed", 413: "too_large", 429: "rate_limited"}
+
+
+def endpoint(path: str, method: str, summary: str, *, tag: str, auth: bool = True, body=None,
+             body_schema: dict | None = None, query: dict[str, str] | None = None,
+             response: str = "application/json", description: str = "", models: tuple = ()) -> Callable:
+    """Register a route and its OpenAPI operation in one place, so they cannot drift apart."""
+
+    def decorate(view: Callable) -> Callable:
+        registry.add(Operation(path, method, summary, tag, auth, body, body_schema, query or {}, response,
+                               description, tuple(models)))
+
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            if auth:
+                g.api_user = authenticated_user()
+            return view(*args, **kwargs)
+
+        bp.add_url_rule(flask_rule(path), endpoint=f"{view.__name__}_{method.lower()}", view_func=wrapped,
+                        methods=[method])
+        return wrapped
+
+    return decorate
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def authenticated_user() -> User:
+    token = bearer_token()
+    if token is None:
+        raise Unauthorized("send Authorization: Bearer <token>; get one from POST /api/v1/auth/token")
+    return user_for_token(db_session(), token)
+
+
+def current_user() -> User:
+    return g.api_user
+
+
+def json_body() -> dict:
+    """The request's JSON object, bounded in size; anything else is a clear `validation` error."""
+    limit = runtime().settings.max_json_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise TooLarge(f"the body is larger than {limit} bytes")
+    raw = request.get_data(cache=True)
+    if len(raw) > limit:
+        raise TooLarge(f"the body is larger than {limit} bytes")
+    if not raw.strip():
+        return {}
+    data = request.get_json(silent=True, force=True)
+    if not isinstance(data, dict):
+        raise ValidationFailed("the body must be a JSON object", fields={"body": "expected a JSON object"})
+    return data
+
+
+def int_arg(name: str, default: int) -> int:
+    value = request.args.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ValidationFailed("invalid query parameter", fields={name: "must be an integer"}) from None
+
+
+def error_response(code: str, message: str, status: int, **extra):
+    return jsonify(error=code, message=message, **extra), status
+
+
+def _is_api() -> bool:
+    return request.path.startswith(PREFIX) or request.path.startswith("/dicomweb")
+
+
+def register_api(app: Flask) -> None:
+    from . import auth, cases, directory, meta  # noqa: F401 - routes register on import
+
+    app.register_blueprint(bp)
+
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError):
+        return error_response(exc.code, exc.message, exc.status, **exc.details)
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(exc):
+        return error_response("too_large", "the request body is too large", 413)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if not _is_api():
+            return exc
+        return error_response(_HTTP_CODES.get(exc.code, "error"), exc.description or exc.name, exc.code or 500)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        if _is_api():
+            return error_response("internal", "something went wrong on the server; it has been logged", 500)
+        return "Internal Server Error", 500

@@ -1,0 +1,40 @@
+"""The application factory: one function that wires settings, database and adapters."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify
+
+from .config import PROJECT_ROOT, Settings
+from .runtime import Runtime, close_db_session
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask(
+        "referral",
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "referral" / "static"),
+        instance_path=str(settings.data_dir),
+    )
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.session_cookie_secure,
+        JSON_SORT_KEYS=False,
+    )
+    app.json.ensure_ascii = False
+    app.extensions["referral"] = Runtime.build(settings)
+    app.teardown_appcontext(close_db_session)
+
+    from .api import register_api
+
+    register_api(app)
+
+    @app.get("/healthz")
+    def healthz():
+        """Liveness: no database, no authentication."""
+        return jsonify(status="ok")
+
+    return app

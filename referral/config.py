@@ -1,0 +1,67 @@
+"""Configuration read from the environment (and an optional `.env` file).
+
+Only this module reads the environment, and only when `Settings.from_env()` is
+called: importing the package has no side effects.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the application needs to know about its surroundings."""
+
+    data_dir: Path
+    database_url: str
+    secret_key: str
+    redis_url: str | None = None
+    token_ttl_hours: int = 12
+    login_max_failures: int = 5
+    login_window_seconds: int = 900
+    max_json_bytes: int = 256 * 1024
+    max_upload_bytes: int = 1024 * 1024 * 1024
+    session_cookie_secure: bool = True
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, **overrides) -> "Settings":
+        """Build settings from `REFERRAL_*` variables; `overrides` win."""
+        load_dotenv(PROJECT_ROOT / ".env", override=False)
+        data_dir = Path(overrides.pop("data_dir", None) or os.environ.get("REFERRAL_DATA_DIR", "instance")).resolve()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        database_url = overrides.pop("database_url", None) or os.environ.get("REFERRAL_DATABASE_URL") or (
+            f"sqlite:///{data_dir / 'referral.db'}"
+        )
+        secret_key = overrides.pop("secret_key", None) or os.environ.get("REFERRAL_SECRET_KEY") or _stored_secret(data_dir)
+        redis_url = overrides.pop("redis_url", None) or os.environ.get("REFERRAL_REDIS_URL") or None
+        secure = os.environ.get("REFERRAL_COOKIE_SECURE", "auto")
+        return cls(
+            data_dir=data_dir,
+            database_url=database_url,
+            secret_key=secret_key,
+            redis_url=redis_url,
+            session_cookie_secure=secure == "1",
+            **overrides,
+        )
+
+
+def _stored_secret(data_dir: Path) -> str:
+    """A secret generated once and kept in the data directory, so sessions survive restarts."""
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(key)
+    tmp.chmod(0o600)
+    tmp.replace(path)
+    return key

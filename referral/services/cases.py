@@ -1,0 +1,385 @@
+"""Case use cases: create a draft, list, read, and move a case through the workflow.
+
+Every change of status goes through `perform_action`, which checks the
+transition table, applies the action's effect, bumps the version (optimistic
+lock) and appends the timeline event, all in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import case as sql_case
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from ..domain import routing, workflow
+from ..domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from ..domain.routing import FacilityRef
+from ..domain.vocabulary import URGENCY_ORDER, HopOutcome, Role, Tier, Urgency
+from ..domain.workflow import Action, CaseFacts, CaseStatus
+from ..models import Advice, Case, Event, Facility, Hop, Message, Patient, User, utcnow
+from . import inputs
+from .access import case_filter, record_read, visible_case
+from .actors import actor_facts, scope_of
+from .auth import password_matches
+from .directory import DbDirectory, ref
+from .sla import current_policy
+from .transaction import transactional
+
+REFERENCE_PREFIX = "YX"
+LIST_SCOPES = ("mine", "queue", "all")
+
+
+# ---------------------------------------------------------------- reading
+
+
+def case_facts(case: Case) -> CaseFacts:
+    hop = case.current_hop
+    return CaseFacts(
+        status=CaseStatus(case.status),
+        author_id=case.author_id,
+        origin_facility_id=case.origin_facility_id,
+        hop_facility_id=hop.facility_id if hop is not None and hop.closed_at is None else None,
+        hop_tier=Tier(hop.tier) if hop is not None else None,
+        assignee_id=hop.assignee_id if hop is not None and hop.closed_at is None else None,
+    )
+
+
+def allowed_actions(case: Case, user: User) -> list[str]:
+    return workflow.allowed_actions(case_facts(case), actor_facts(user))
+
+
+@transactional
+def read_case(session: Session, user: User, case_id: int, *, ip: str = "") -> Case:
+    """One case for display; the read is recorded in the audit trail."""
+    case = visible_case(session, user, case_id)
+    record_read(session, user, "case.read", case=case, ip=ip)
+    return case
+
+
+@transactional
+def read_events(session: Session, user: User, case_id: int, *, ip: str = "") -> list[Event]:
+    """The timeline, oldest first; the read is recorded in the audit trail."""
+    case = visible_case(session, user, case_id)
+    record_read(session, user, "case.events.read", case=case, ip=ip)
+    return list(session.scalars(select(Event).where(Event.case_id == case.id).order_by(Event.id)))
+
+
+def read_messages(session: Session, user: User, case_id: int) -> list[Message]:
+    case = visible_case(session, user, case_id)
+    return list(session.scalars(select(Message).where(Message.case_id == case.id).order_by(Message.id)))
+
+
+def read_advice(session: Session, user: User, case_id: int) -> list[Advice]:
+    case = visible_case(session, user, case_id)
+    return list(session.scalars(select(Advice).where(Advice.case_id == case.id).order_by(Advice.version)))
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Case]
+    total: int
+    page: int
+    per_page: int
+
+
+def list_cases(
+    session: Session,
+    user: User,
+    *,
+    scope: str = "all",
+    status: str | None = None,
+    urgency: str | None = None,
+    page: int = 1,
+    per_page: int = 20,
+) -> Page:
+    """The cases `user` may see, filtered; the queue comes most urgent and soonest due first."""
+    fields = {}
+    if scope not in LIST_SCOPES:
+        fields["scope"] = f"one of {', '.join(LIST_SCOPES)}"
+    statuses = [s for s in (status or "").split(",") if s]
+    if any(s not in CaseStatus.__members__.values() for s in statuses):
+        fields["status"] = "unknown status"
+    if urgency and urgency not in Urgency.__members__.values():
+        fields["urgency"] = "one of routine, urgent, emergency"
+    if page < 1 or not 1 <= per_page <= 100:
+        fields["page"] = "page >= 1 and 1 <= per_page <= 100"
+    if fields:
+        raise ValidationFailed("invalid filter", fields=fields)
+
+    stmt = select(Case).where(case_filter(scope_of(session, user)))
+    current = Hop.__table__.alias("current_hop")
+    stmt = stmt.outerjoin(current, current.c.id == Case.current_hop_id)
+    if scope == "mine":
+        stmt = stmt.where(or_(Case.author_id == user.id, (current.c.assignee_id == user.id) & current.c.closed_at.is_(None)))
+    elif scope == "queue":
+        stmt = stmt.where(*_queue_filter(user, current))
+    if statuses:
+        stmt = stmt.where(Case.status.in_(statuses))
+    if urgency:
+        stmt = stmt.where(Case.urgency == urgency)
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    if scope == "queue":
+        rank = sql_case({u.value: i for i, u in enumerate(URGENCY_ORDER)}, value=Case.urgency)
+        due = func.coalesce(current.c.due_claim_at, current.c.opened_at)
+        stmt = stmt.order_by(rank, due, Case.id)
+    else:
+        stmt = stmt.order_by(Case.updated_at.desc(), Case.id.desc())
+    items = list(session.scalars(stmt.offset((page - 1) * per_page).limit(per_page)).unique())
+    return Page(items, total or 0, page, per_page)
+
+
+def _queue_filter(user: User, current):
+    """Waiting at the caller's facility in one of their specialties; general practitioners
+    triage everything that reaches their facility."""
+    if Role.SPECIALIST.value not in (user.roles or ()):
+        return [False]
+    conditions = [
+        Case.status == CaseStatus.SUBMITTED.value,
+        current.c.facility_id == user.facility_id,
+        current.c.closed_at.is_(None),
+    ]
+    specialties = list(user.specialties or ())
+    if "general_practice" not in specialties:
+        conditions.append(current.c.specialty.in_(specialties))
+    return conditions
+
+
+# ---------------------------------------------------------------- creating
+
+
+@transactional
+def create_draft(session: Session, user: User, data: inputs.CaseIn, *, now: datetime | None = None) -> Case:
+    """A new case in `draft`, for a patient of the author's facility."""
+    if Role.DOCTOR.value not in (user.roles or ()):
+        raise Forbidden("only doctors create cases")
+    now = now or utcnow()
+    patient = _patient_for(session, user, data)
+    case = Case(
+        patient=patient,
+        origin_facility_id=user.facility_id,
+        author_id=user.id,
+        urgency=data.urgency.value,
+        specialty=data.specialty,
+        chief_complaint=data.chief_complaint,
+        clinical_question=data.clinical_question,
+        history=data.history,
+        vitals=data.vitals.model_dump(exclude_none=True),
+        diagnoses=[d.model_dump() for d in data.diagnoses],
+        status=CaseStatus.DRAFT.value,
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(case)
+    session.flush()
+    case.reference = f"{REFERENCE_PREFIX}-{now.year}-{case.id:06d}"
+    _append_event(session, case, user, "created", None, CaseStatus.DRAFT, {}, now)
+    return case
+
+
+def _patient_for(session: Session, user: User, data: inputs.CaseIn) -> Patient:
+    if data.patient_id is not None:
+        patient = session.get(Patient, data.patient_id)
+        if patient is None or patient.facility_id != user.facility_id:
+            raise NotFound("no such patient at your facility")
+        return patient
+    p = data.patient
+    if p.id_number:
+        existing = session.scalars(
+            select(Patient).where(Patient.facility_id == user.facility_id, Patient.id_number == p.id_number)
+        ).first()
+        if existing is not None:
+            return existing
+    patient = Patient(
+        facility_id=user.facility_id, name=p.name, sex=p.sex.value, birth_date=p.birth_date,
+        id_number=p.id_number, phone=p.phone,
+    )
+    session.add(patient)
+    return patient
+
+
+# ---------------------------------------------------------------- the workflow
+
+
+@transactional
+def perform_action(
+    session: Session,
+    user: User,
+    case_id: int,
+    action: str,
+    data: dict | None = None,
+    *,
+    version: int | None = None,
+    now: datetime | None = None,
+) -> Case:
+    """Take a workflow action on a case, atomically, or refuse it with the precise reason."""
+    case = visible_case(session, user, case_id)
+    if version is not None and version != case.version:
+        raise Conflict(
+            f"the case has changed since you loaded it (now version {case.version}); reload and try again",
+            version=case.version,
+        )
+    transition = workflow.check(action, case_facts(case), actor_facts(user))
+    fields = inputs.parse(inputs.ACTION_INPUTS[transition.action.value], data or {})
+    now = now or utcnow()
+    before = CaseStatus(case.status)
+    payload = _EFFECTS[transition.action](session, case, user, fields, now) or {}
+    case.status = transition.target.value
+    case.version += 1
+    case.updated_at = now
+    _append_event(session, case, user, transition.action.value, before, transition.target, payload, now)
+    return case
+
+
+def _append_event(session, case, actor, kind, before, after, payload, now) -> Event:
+    event = Event(
+        case_id=case.id,
+        hop_id=case.current_hop_id,
+        actor_id=actor.id if actor is not None else None,
+        kind=kind,
+        from_status=before.value if before else None,
+        to_status=after.value if after else None,
+        payload=payload,
+        created_at=now,
+    )
+    session.add(event)
+    return event
+
+
+def _open_hop(session: Session, case: Case, target: FacilityRef, specialty: str, rule: str, now: datetime) -> Hop:
+    window = current_policy(session).window(Urgency(case.urgency), target.tier)
+    due_claim, due_advice = window.due(now)
+    seq = len(case.hops) + 1
+    hop = Hop(
+        case_id=case.id, seq=seq, tier=target.tier.value, facility_id=target.id, specialty=specialty,
+        routed_by=rule, opened_at=now, due_claim_at=due_claim, due_advice_at=due_advice,
+    )
+    session.add(hop)
+    session.flush()
+    case.hops.append(hop)
+    case.current_hop = hop
+    case.current_hop_id = hop.id
+    return hop
+
+
+def _close_hop(case: Case, outcome: HopOutcome, now: datetime) -> None:
+    hop = case.current_hop
+    if hop is not None and hop.closed_at is None:
+        hop.closed_at = now
+        hop.outcome = outcome.value
+
+
+def _route_from(session: Session, case: Case, origin: Facility, specialty: str, now: datetime) -> dict:
+    target, rule = routing.next_facility(ref(origin), specialty, Urgency(case.urgency), DbDirectory(session))
+    hop = _open_hop(session, case, target, specialty, rule.name, now)
+    return {"to_facility": {"id": target.id, "name": target.name, "tier": target.tier.value}, "rule": rule.name,
+            "due_at": hop.due_claim_at.isoformat()}
+
+
+def _submit(session, case, user, fields, now):
+    case.submitted_at = case.submitted_at or now
+    return _route_from(session, case, case.origin_facility, case.specialty, now)
+
+
+def _resubmit(session, case, user, fields, now):
+    return {"note": fields.note, **_route_from(session, case, case.origin_facility, case.specialty, now)}
+
+
+def _cancel(session, case, user, fields, now):
+    _close_hop(case, HopOutcome.CANCELLED, now)
+    case.closed_at = now
+    return {"reason": fields.reason}
+
+
+def _claim(session, case, user, fields, now):
+    hop = case.current_hop
+    hop.assignee = user
+    hop.claimed_at = now
+    return {"hop": hop.seq}
+
+
+def _release(session, case, user, fields, now):
+    hop = case.current_hop
+    hop.assignee = None
+    hop.claimed_at = None
+    return {"note": fields.note}
+
+
+def _message(kind: str):
+    def effect(session, case, user, fields, now):
+        msg = Message(case_id=case.id, author_id=user.id, kind=kind, body=fields.message, created_at=now)
+        session.add(msg)
+        session.flush()
+        if kind == "follow_up":
+            hop = case.current_hop
+            hop.closed_at, hop.outcome = None, None
+            hop.due_advice_at = current_policy(session).window(Urgency(case.urgency), Tier(hop.tier)).due(now)[1]
+        return {"message_id": msg.id, "message": fields.message}
+
+    return effect
+
+
+def _escalate(session, case, user, fields, now):
+    hop = case.current_hop
+    specialty = fields.specialty or hop.specialty
+    from_facility = hop.facility
+    _close_hop(case, HopOutcome.ESCALATED, now)
+    routed = _route_from(session, case, from_facility, specialty, now)
+    return {"reason": fields.reason, "specialty": specialty,
+            "from_facility": {"id": from_facility.id, "name": from_facility.name, "tier": from_facility.tier}, **routed}
+
+
+def _decline(session, case, user, fields, now):
+    _close_hop(case, HopOutcome.DECLINED, now)
+    return {"reason": fields.reason}
+
+
+def _issue_advice(session, case, user, fields, now):
+    if not password_matches(user, fields.password):
+        raise ValidationFailed("signing needs your password", fields={"password": "the password does not match"})
+    hop = case.current_hop
+    previous = session.scalars(
+        select(Advice).where(Advice.case_id == case.id).order_by(Advice.version.desc())
+    ).first()
+    if previous is not None:
+        previous.superseded_at = now
+    advice = Advice(
+        case_id=case.id, hop_id=hop.id, version=(previous.version + 1) if previous else 1,
+        content=fields.advice.model_dump(mode="json"), signer_id=user.id, signed_at=now,
+        signer_credentials={"name": user.display_name, "title": user.title, "specialties": list(user.specialties),
+                            "facility": user.facility.name},
+    )
+    session.add(advice)
+    session.flush()
+    _close_hop(case, HopOutcome.ADVISED, now)
+    return {"advice_version": advice.version, "disposition": fields.advice.disposition}
+
+
+def _close(session, case, user, fields, now):
+    case.outcome = fields.outcome.value
+    case.closed_at = now
+    return {"outcome": fields.outcome.value, "note": fields.note}
+
+
+Effect = Callable[[Session, Case, User, inputs.Strict, datetime], dict | None]
+
+_EFFECTS: dict[Action, Effect] = {
+    Action.SUBMIT: _submit,
+    Action.CANCEL: _cancel,
+    Action.CLAIM: _claim,
+    Action.RELEASE: _release,
+    Action.REQUEST_INFO: _message("info_request"),
+    Action.PROVIDE_INFO: _message("info_response"),
+    Action.ESCALATE: _escalate,
+    Action.DECLINE: _decline,
+    Action.RESUBMIT: _resubmit,
+    Action.ISSUE_ADVICE: _issue_advice,
+    Action.FOLLOW_UP: _message("follow_up"),
+    Action.CLOSE: _close,
+}
+
+assert set(_EFFECTS) == set(Action), "every action in the transition table needs an effect"

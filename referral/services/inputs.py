@@ -1,0 +1,193 @@
+"""The shapes of service inputs. The API validates against these and the OpenAPI
+description is generated from them, so the contract and the checks are one thing."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ..domain.errors import ValidationFailed
+from ..domain.specialties import specialty_codes
+from ..domain.vocabulary import Outcome, Sex, Urgency
+
+Text = Annotated[str, Field(min_length=1, max_length=5000)]
+ShortText = Annotated[str, Field(min_length=1, max_length=200)]
+LongText = Annotated[str, Field(max_length=20000)]
+
+ICD10 = re.compile(r"^[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?$")
+ID_NUMBER = re.compile(r"^[0-9]{17}[0-9X]$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class PatientIn(Strict):
+    name: ShortText
+    sex: Sex
+    birth_date: date | None = None
+    id_number: str | None = Field(default=None, description="18-character resident ID number")
+    phone: str | None = Field(default=None, max_length=40)
+
+    @field_validator("id_number")
+    @classmethod
+    def _id_number(cls, v: str | None) -> str | None:
+        if v in (None, ""):
+            return None
+        v = v.upper()
+        if not ID_NUMBER.match(v):
+            raise ValueError("must be 18 characters: 17 digits and a digit or X")
+        return v
+
+    @field_validator("birth_date")
+    @classmethod
+    def _not_future(cls, v: date | None) -> date | None:
+        if v is not None and (v > date.today() or v.year < 1890):
+            raise ValueError("birth date is not plausible")
+        return v
+
+
+class Vitals(Strict):
+    temperature_c: float | None = Field(default=None, ge=25, le=45)
+    heart_rate: int | None = Field(default=None, ge=10, le=300)
+    resp_rate: int | None = Field(default=None, ge=2, le=100)
+    bp_systolic: int | None = Field(default=None, ge=30, le=300)
+    bp_diastolic: int | None = Field(default=None, ge=10, le=200)
+    spo2: int | None = Field(default=None, ge=30, le=100)
+    weight_kg: float | None = Field(default=None, gt=0, le=400)
+    glucose_mmol: float | None = Field(default=None, ge=0, le=60)
+
+
+class Diagnosis(Strict):
+    code: str = Field(description="ICD-10 code, e.g. I10")
+    name: str = Field(default="", max_length=200)
+
+    @field_validator("code")
+    @classmethod
+    def _icd10(cls, v: str) -> str:
+        v = v.upper()
+        if not ICD10.match(v):
+            raise ValueError("not an ICD-10 code (e.g. I10, J18.9)")
+        return v
+
+
+def _known_specialty(v: str) -> str:
+    if v not in specialty_codes():
+        raise ValueError("unknown specialty; see GET /api/v1/specialties")
+    return v
+
+
+class CaseIn(Strict):
+    """A new case (a draft until submitted)."""
+
+    patient: PatientIn | None = None
+    patient_id: int | None = Field(default=None, description="an existing patient of the caller's facility")
+    urgency: Urgency
+    specialty: str
+    chief_complaint: Text
+    clinical_question: Text
+    history: LongText = ""
+    vitals: Vitals = Field(default_factory=Vitals)
+    diagnoses: list[Diagnosis] = Field(default_factory=list, max_length=20)
+
+    @field_validator("specialty")
+    @classmethod
+    def _specialty(cls, v: str) -> str:
+        return _known_specialty(v)
+
+    @model_validator(mode="after")
+    def _one_patient(self) -> "CaseIn":
+        if (self.patient is None) == (self.patient_id is None):
+            raise ValueError("give either patient or patient_id")
+        return self
+
+
+class ReasonIn(Strict):
+    reason: Text
+
+
+class OptionalReasonIn(Strict):
+    reason: Annotated[str, Field(max_length=5000)] = ""
+
+
+class NoteIn(Strict):
+    note: Annotated[str, Field(max_length=5000)] = ""
+
+
+class MessageIn(Strict):
+    message: Text
+
+
+class EscalateIn(Strict):
+    reason: Text
+    specialty: str | None = None
+
+    @field_validator("specialty")
+    @classmethod
+    def _specialty(cls, v: str | None) -> str | None:
+        return None if v in (None, "") else _known_specialty(v)
+
+
+class Recommendation(Strict):
+    kind: Literal["treatment", "investigation", "medication", "other"] = "treatment"
+    text: Annotated[str, Field(min_length=1, max_length=2000)]
+    dose: Annotated[str, Field(max_length=200)] = ""
+    duration: Annotated[str, Field(max_length=200)] = ""
+
+
+class AdviceIn(Strict):
+    assessment: Text
+    diagnoses: list[Diagnosis] = Field(default_factory=list, max_length=20)
+    recommendations: list[Recommendation] | Annotated[str, Field(max_length=5000)] = Field(default_factory=list)
+    disposition: Literal["manage_locally", "follow_up_township", "outpatient_higher", "urgent_transfer"]
+    follow_up: Annotated[str, Field(max_length=500)] = ""
+    warning_signs: Annotated[str, Field(max_length=2000)] = ""
+    key_images: list[str] = Field(default_factory=list, max_length=8)
+
+
+class IssueAdviceIn(Strict):
+    advice: AdviceIn
+    password: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class CloseIn(Strict):
+    outcome: Outcome
+    note: Annotated[str, Field(max_length=5000)] = ""
+
+
+class EmptyIn(Strict):
+    pass
+
+
+ACTION_INPUTS: dict[str, type[Strict]] = {
+    "submit": EmptyIn,
+    "cancel": OptionalReasonIn,
+    "claim": EmptyIn,
+    "release": NoteIn,
+    "request_info": MessageIn,
+    "provide_info": MessageIn,
+    "escalate": EscalateIn,
+    "decline": ReasonIn,
+    "resubmit": NoteIn,
+    "issue_advice": IssueAdviceIn,
+    "follow_up": MessageIn,
+    "close": CloseIn,
+}
+
+
+def parse(model: type[Strict], data: Any) -> Strict:
+    """Validate `data` against `model`; failures become `validation` with a message per field."""
+    if not isinstance(data, dict):
+        raise ValidationFailed("the body must be a JSON object", fields={"body": "expected an object"})
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        fields: dict[str, str] = {}
+        for err in exc.errors():
+            path = ".".join(str(p) for p in err["loc"]) or "body"
+            msg = err["msg"].removeprefix("Value error, ")
+            fields.setdefault(path, msg)
+        raise ValidationFailed("some fields are missing or invalid", fields=fields) from None

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Install the Debian packages the tests use as independent peers, when they are missing:
+# Chromium (browser tests), DCMTK and dicom3tools (DICOM peers and validators), poppler (PDF read-back).
+set -euo pipefail
+declare -A want=(
+  [chromium]=chromium
+  [dcmdump]=dcmtk
+  [dciodvfy]=dicom3tools
+  [pdftotext]=poppler-utils
+  [fc-list]=fontconfig
+)
+missing=()
+for cmd in "${!want[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${want[$cmd]}")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "missing system packages: ${missing[*]} (install them with apt-get as root; the tests that need them will skip)" >&2
+  exit 0
+fi
+echo "installing system packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
