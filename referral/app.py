@@ -29,8 +29,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.teardown_appcontext(close_db_session)
 
     from .api import register_api
+    from .realtime import init_realtime
 
     register_api(app)
+    init_realtime(app)
 
     @app.get("/healthz")
     def healthz():

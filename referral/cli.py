@@ -68,12 +68,11 @@ def seed_demo(password: str | None) -> None:
 def serve(host: str, port: int) -> None:
     """Run the web app, API and background jobs in one process."""
     from .app import create_app
+    from .realtime import socketio
 
     app = create_app(_settings())
     click.echo(f"serving on http://{host}:{port}")
-    from werkzeug.serving import run_simple
-
-    run_simple(host, port, app, threaded=True, use_reloader=False)
+    socketio.run(app, host=host, port=port, use_reloader=False, log_output=False, allow_unsafe_werkzeug=True)
 
 
 @main.command("create-user")
