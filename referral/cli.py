@@ -16,6 +16,17 @@ def _settings() -> Settings:
     return Settings.from_env()
 
 
+def _database() -> Database:
+    """The configured database, refusing clearly when it has not been created yet."""
+    from sqlalchemy import inspect
+
+    database = Database(_settings().database_url)
+    if not inspect(database.engine).has_table("facilities"):
+        click.echo("error: the database has no tables yet; run `referral db upgrade` first", err=True)
+        sys.exit(2)
+    return database
+
+
 @click.group()
 def main() -> None:
     """Tiered telemedicine referral and remote consultation."""
@@ -49,7 +60,7 @@ def seed_demo(password: str | None) -> None:
     """Load the Yunxi county demo: facilities, demo accounts, sample cases. Idempotent."""
     from .demo.seed import seed_demo as run
 
-    database = Database(_settings().database_url)
+    database = _database()
     with database.session() as session:
         report = run(session, password)
     click.echo(
@@ -88,7 +99,7 @@ def create_user(username, password, display_name, facility_code, roles, specialt
     """Create an account."""
     from .services.users import create_user as create
 
-    database = Database(_settings().database_url)
+    database = _database()
     with database.session() as session:
         try:
             user = create(session, username=username, password=password, display_name=display_name,

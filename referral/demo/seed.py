@@ -114,7 +114,9 @@ def _seed_cases(session: Session, password: str, now: datetime) -> int:
     total = len(sample.PATHS) * CASES_PER_PATH
     for i in range(total):
         path = sample.PATHS[i % len(sample.PATHS)]
-        scenario = sample.SCENARIOS[i % len(sample.SCENARIOS)]
+        # Shift the scenarios on each round so that every path meets different specialties
+        # (and so different county hospitals and provincial partners).
+        scenario = sample.SCENARIOS[(i + i // len(sample.PATHS)) % len(sample.SCENARIOS)]
         author = authors[i % len(authors)]
         # Finished cases lie further back; open ones are recent.
         age_days = (total - i) * 1.5 if "close" in path else (i % 5) * 0.3

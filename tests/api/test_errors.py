@@ -1,0 +1,157 @@
+"""Bad input gets its documented error code, changes nothing, and the server keeps serving."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import DEMO_PASSWORD
+
+
+@pytest.fixture
+def submitted(api):
+    cid = api.new_case("village.doctor")["id"]
+    api.act("village.doctor", cid, "submit")
+    return cid
+
+
+def _case(api, cid, who="village.doctor"):
+    return api.get(who, f"/api/v1/cases/{cid}").get_json()
+
+
+def test_unknown_action_is_not_found_and_changes_nothing(api, submitted):
+    before = _case(api, submitted)
+    r = api.act("township.specialist", submitted, "approve")
+    assert r.status_code == 404 and r.get_json()["error"] == "not_found"
+    assert _case(api, submitted)["version"] == before["version"]
+
+
+def test_wrong_state_is_invalid_transition_with_allowed_actions(api, submitted):
+    r = api.act("village.doctor", submitted, "close", outcome="other")
+    body = r.get_json()
+    assert r.status_code == 409 and body["error"] == "invalid_transition"
+    assert body["allowed_actions"] == ["cancel"]
+
+
+def test_wrong_role_is_forbidden(api, submitted):
+    r = api.act("village.doctor", submitted, "claim")
+    assert r.status_code == 403 and r.get_json()["error"] == "forbidden"
+    r = api.act("county.specialist", submitted, "claim")  # can see nothing of it yet
+    assert r.status_code == 404
+
+
+def test_stale_version_is_a_conflict(api, submitted):
+    version = _case(api, submitted)["version"]
+    assert api.post("township.specialist", f"/api/v1/cases/{submitted}/actions/claim",
+                    json={"version": version}).status_code == 200
+    r = api.post("township.specialist", f"/api/v1/cases/{submitted}/actions/release", json={"version": version})
+    assert r.status_code == 409 and r.get_json()["error"] == "conflict"
+    assert _case(api, submitted)["status"] == "in_review"
+
+
+@pytest.mark.parametrize("body,field", [
+    ({}, "urgency"),
+    ({"urgency": "soon"}, "urgency"),
+    ({"specialty": "astrology"}, "specialty"),
+    ({"chief_complaint": ""}, "chief_complaint"),
+    ({"patient": {"name": "张三", "sex": "x"}}, "patient.sex"),
+    ({"patient": {"name": "张三", "sex": "male", "id_number": "123"}}, "patient.id_number"),
+    ({"patient": {"name": "张三", "sex": "male", "birth_date": "2999-01-01"}}, "patient.birth_date"),
+    ({"vitals": {"heart_rate": 5000}}, "vitals.heart_rate"),
+    ({"diagnoses": [{"code": "not-icd"}]}, "diagnoses.0.code"),
+    ({"unexpected": 1}, "unexpected"),
+])
+def test_invalid_case_fields_name_the_field(api, body, field):
+    base = {"patient": {"name": "张三", "sex": "male"}, "urgency": "routine", "specialty": "cardiology",
+            "chief_complaint": "胸痛", "clinical_question": "?"}
+    if body == {}:
+        base.pop("urgency")
+    else:
+        base.update(body)
+    drafts = api.get("village.doctor", "/api/v1/cases?status=draft").get_json()["total"]
+    r = api.post("village.doctor", "/api/v1/cases", json=base)
+    assert r.status_code == 422, r.get_json()
+    assert field in r.get_json()["fields"]
+    assert api.get("village.doctor", "/api/v1/cases?status=draft").get_json()["total"] == drafts
+
+
+def test_missing_action_fields_are_validation_errors(api, submitted):
+    api.act("township.specialist", submitted, "claim")
+    r = api.act("township.specialist", submitted, "decline")
+    assert r.status_code == 422 and "reason" in r.get_json()["fields"]
+    r = api.act("township.specialist", submitted, "escalate", reason="x", specialty="astrology")
+    assert r.status_code == 422 and "specialty" in r.get_json()["fields"]
+    assert _case(api, submitted)["status"] == "in_review"
+
+
+@pytest.mark.parametrize("raw", [b"not json", b"[1,2]", b'"text"', b"{"])
+def test_malformed_bodies_are_validation_errors(api, raw):
+    r = api.client.post("/api/v1/cases", data=raw, headers={**api.headers("village.doctor"),
+                                                          "Content-Type": "application/json"})
+    assert r.status_code == 422 and r.get_json()["error"] == "validation"
+
+
+def test_oversized_body_is_too_large(api):
+    big = {"chief_complaint": "x" * 400_000}
+    r = api.post("village.doctor", "/api/v1/cases", json=big)
+    assert r.status_code == 413 and r.get_json()["error"] == "too_large"
+
+
+def test_sql_and_html_in_text_are_stored_verbatim_and_harmless(api):
+    hostile = "'); DROP TABLE cases; -- <script>alert(1)</script>"
+    c = api.new_case("village.doctor", chief_complaint=hostile, clinical_question=hostile,
+                     patient={"name": "<b>李四</b>", "sex": "male"})
+    again = _case(api, c["id"])
+    assert again["chief_complaint"] == hostile and again["patient"]["name"] == "<b>李四</b>"
+    assert api.get("village.doctor", "/api/v1/cases").status_code == 200
+
+
+def test_bad_query_parameters_are_validation_errors(api):
+    for query in ("scope=everything", "status=lost", "urgency=soon", "page=0", "per_page=1000", "page=abc"):
+        r = api.get("village.doctor", f"/api/v1/cases?{query}")
+        assert r.status_code == 422, query
+
+
+def test_unknown_api_route_and_method_are_json(api, client):
+    r = api.get("village.doctor", "/api/v1/nothing-here")
+    assert r.status_code == 404 and r.get_json()["error"] == "not_found"
+    r = client.put("/api/v1/cases", headers=api.headers("village.doctor"))
+    assert r.status_code == 405 and r.get_json()["error"] == "method_not_allowed"
+
+
+def test_the_server_keeps_serving_after_bad_input(api, client):
+    for _ in range(3):
+        api.client.post("/api/v1/cases", data=b"\xff\xfe", headers=api.headers("village.doctor"))
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+
+
+def test_a_crash_between_two_writes_leaves_no_half_done_transition(api, submitted, app, monkeypatch):
+    """If anything fails after the hop was changed but before the event is written, nothing is kept."""
+    from referral.services import cases as case_service
+
+    api.act("township.specialist", submitted, "claim")
+    before = _case(api, submitted)
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr(case_service, "_append_event", explode)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    r = api.act("township.specialist", submitted, "escalate", reason="需要上级")
+    assert r.status_code == 500 and r.get_json()["error"] == "internal"
+    monkeypatch.undo()
+
+    after = _case(api, submitted)
+    assert after["status"] == "in_review" and after["version"] == before["version"]
+    assert len(after["hops"]) == len(before["hops"]) and after["hops"][-1]["closed_at"] is None
+    events = api.get("village.doctor", f"/api/v1/cases/{submitted}/events").get_json()["items"]
+    assert [e["kind"] for e in events][-1] == "claim"
+
+
+def test_issue_advice_needs_the_signers_password(api, submitted):
+    api.act("township.specialist", submitted, "claim")
+    r = api.act("township.specialist", submitted, "issue_advice",
+                advice={"assessment": "x", "disposition": "manage_locally"}, password="guess")
+    assert r.status_code == 422
+    r = api.act("township.specialist", submitted, "issue_advice",
+                advice={"assessment": "x", "disposition": "manage_locally"}, password=DEMO_PASSWORD)
+    assert r.status_code == 200
