@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -42,39 +44,47 @@ def _pg_admin_url() -> str | None:
     return url
 
 
-@pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory) -> Path:
-    """A migrated and seeded SQLite file, made once per run."""
-    path = tmp_path_factory.mktemp("template") / "referral.db"
-    url = f"sqlite:///{path}"
+@contextmanager
+def pg_database(prefix: str, template: str | None = None) -> Iterator[str]:
+    """A PostgreSQL database of its own (optionally cloned from `template`), dropped afterwards."""
+    admin = _pg_admin_url()
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
+    try:
+        yield make_url(admin).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+
+def _build_seeded(url: str) -> None:
     database = Database(url)
     Base.metadata.create_all(database.engine)
     with database.session() as session:
         seed_demo(session, DEMO_PASSWORD)
     database.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """A seeded SQLite file, made once per run."""
+    path = tmp_path_factory.mktemp("template") / "referral.db"
+    _build_seeded(f"sqlite:///{path}")
     return path
 
 
 @pytest.fixture(scope="session")
 def pg_template() -> str | None:
-    """A migrated and seeded PostgreSQL database to clone per test."""
-    admin = _pg_admin_url()
-    if admin is None:
-        return None
-    name = f"referral_tpl_{uuid.uuid4().hex[:8]}"
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(admin).set(database=name).render_as_string(hide_password=False)
-    database = Database(url)
-    Base.metadata.create_all(database.engine)
-    with database.session() as session:
-        seed_demo(session, DEMO_PASSWORD)
-    database.engine.dispose()
-    yield name
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
+    """A seeded PostgreSQL database to clone per test (its name)."""
+    if _pg_admin_url() is None:
+        yield None
+        return
+    with pg_database("referral_tpl") as url:
+        _build_seeded(url)
+        yield make_url(url).database
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -88,21 +98,12 @@ def backend(request) -> str:
 def db_url(backend, request, tmp_path) -> str:
     """A fresh seeded database for this test."""
     if backend == "sqlite":
-        template = request.getfixturevalue("sqlite_template")
         target = tmp_path / "referral.db"
-        shutil.copy(template, target)
+        shutil.copy(request.getfixturevalue("sqlite_template"), target)
         yield f"sqlite:///{target}"
         return
-    template = request.getfixturevalue("pg_template")
-    admin = _pg_admin_url()
-    name = f"referral_t_{uuid.uuid4().hex[:10]}"
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    yield make_url(admin).set(database=name).render_as_string(hide_password=False)
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
+    with pg_database("referral_t", template=request.getfixturevalue("pg_template")) as url:
+        yield url
 
 
 @pytest.fixture
