@@ -35,7 +35,8 @@ docs: install
 	$(BIN)/referral docs
 
 bench: install
-	$(BIN)/python bench/run.py
+	@bash scripts/system-deps.sh bench
+	@echo "benchmarks: run the scripts in bench/ (see bench/README.md)"
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -7,7 +7,7 @@ Create Date: ${create_date}
 
 from alembic import op
 import sqlalchemy as sa
-import referral.models.base
+import referral.models.base  # noqa: F401 - the column types
 ${imports if imports else ""}
 
 revision = ${repr(up_revision)}

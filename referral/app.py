@@ -28,11 +28,27 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["referral"] = Runtime.build(settings)
     app.teardown_appcontext(close_db_session)
 
+    from .advice.views import init_app as init_advice
     from .api import register_api
     from .realtime import init_realtime
+    from .reports.views import init_reports
+    from .web import register_web
+    from .dicom import register_dicom
 
+    register_dicom(app)  # before register_api: its attachment routes join the API blueprint
     register_api(app)
+    register_web(app)
+    init_advice(app)  # after the web app: shares its sessions and languages
     init_realtime(app)
+
+    from .notifications import init_notifications
+
+    init_notifications(app)
+
+    from .consult import init_consult
+
+    init_consult(app)
+    init_reports(app)  # /reports: after the web app, whose sessions and layout it uses
 
     @app.get("/healthz")
     def healthz():

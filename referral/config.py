@@ -30,6 +30,16 @@ class Settings:
     max_json_bytes: int = 256 * 1024
     max_upload_bytes: int = 1024 * 1024 * 1024
     session_cookie_secure: bool = True
+    # Video consults: ICE servers handed to room members (JSON list of RTCIceServer dicts, e.g.
+    # [{"urls": "stun:turn.example:3478"}]), and coturn's use-auth-secret for per-user TURN credentials.
+    ice_servers: tuple = ()
+    turn_secret: str | None = None
+    turn_urls: tuple[str, ...] = ()
+    turn_ttl_seconds: int = 3600
+    consult_agent_url: str | None = None  # where a spawned consult agent reaches this server
+    # The address people reach the app at, e.g. https://referral.yunxi.example (printed in the QR codes of
+    # advice PDFs); unset: the address of the first page a signed-in user opens.
+    public_url: str | None = None
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -43,13 +53,16 @@ class Settings:
         )
         secret_key = overrides.pop("secret_key", None) or os.environ.get("REFERRAL_SECRET_KEY") or _stored_secret(data_dir)
         redis_url = overrides.pop("redis_url", None) or os.environ.get("REFERRAL_REDIS_URL") or None
+        public_url = overrides.pop("public_url", None) or os.environ.get("REFERRAL_PUBLIC_URL") or None
         secure = os.environ.get("REFERRAL_COOKIE_SECURE", "auto")
         return cls(
             data_dir=data_dir,
             database_url=database_url,
             secret_key=secret_key,
             redis_url=redis_url,
+            public_url=public_url.rstrip("/") if public_url else None,
             session_cookie_secure=secure == "1",
+            **_consult_settings(overrides),
             **overrides,
         )
 
@@ -65,3 +78,27 @@ def _stored_secret(data_dir: Path) -> str:
     tmp.chmod(0o600)
     tmp.replace(path)
     return key
+
+
+def _consult_settings(overrides: dict) -> dict:
+    """The video consult settings from REFERRAL_ICE_SERVERS, REFERRAL_TURN_SECRET, REFERRAL_TURN_URLS,
+    REFERRAL_TURN_TTL and REFERRAL_CONSULT_AGENT_URL (explicit overrides win)."""
+    import json
+
+    values: dict = {}
+    raw = os.environ.get("REFERRAL_ICE_SERVERS", "").strip()
+    if raw and "ice_servers" not in overrides:
+        servers = json.loads(raw)
+        if not isinstance(servers, list) or not all(isinstance(s, dict) and s.get("urls") for s in servers):
+            raise ValueError("REFERRAL_ICE_SERVERS must be a JSON list of objects with 'urls'")
+        values["ice_servers"] = tuple(servers)
+    if os.environ.get("REFERRAL_TURN_SECRET") and "turn_secret" not in overrides:
+        values["turn_secret"] = os.environ["REFERRAL_TURN_SECRET"]
+    urls = [u.strip() for u in os.environ.get("REFERRAL_TURN_URLS", "").split(",") if u.strip()]
+    if urls and "turn_urls" not in overrides:
+        values["turn_urls"] = tuple(urls)
+    if os.environ.get("REFERRAL_TURN_TTL") and "turn_ttl_seconds" not in overrides:
+        values["turn_ttl_seconds"] = int(os.environ["REFERRAL_TURN_TTL"])
+    if os.environ.get("REFERRAL_CONSULT_AGENT_URL") and "consult_agent_url" not in overrides:
+        values["consult_agent_url"] = os.environ["REFERRAL_CONSULT_AGENT_URL"]
+    return values

@@ -32,7 +32,8 @@ def init_realtime(app: Flask) -> None:
         app,
         async_mode="threading",
         message_queue=settings.redis_url,
-        cors_allowed_origins=[],  # same origin only
+        # Leaving cors_allowed_origins unset keeps Engine.IO's same-origin check
+        # (an empty list would switch the check off).
         max_http_buffer_size=256 * 1024,
         ping_interval=20,
         ping_timeout=20,
@@ -82,3 +83,14 @@ def push_to_user(user_id: int, event: str, payload: dict, namespace: str = "/") 
     """Send `event` to every open session of the user, in this process or (through Redis) any other."""
     socketio.emit(event, payload, to=user_room(user_id), namespace=namespace)
 
+
+
+SESSION_ENDED = "session_ended"
+
+
+def end_user_pushes(user_id: int) -> None:
+    """After sign-out, a password change or deactivation: tell every open socket of the user
+    (in any process) that its session has ended and stop pushing to it."""
+    room = user_room(user_id)
+    socketio.emit(SESSION_ENDED, {}, to=room)
+    socketio.close_room(room)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages the tests use as independent peers, when they are missing:
 # Chromium (browser tests), DCMTK and dicom3tools (DICOM peers and validators), poppler (PDF read-back).
+# `system-deps.sh bench` adds Orthanc, the baseline of the DICOM benchmark (not needed by the tests).
 set -euo pipefail
 declare -A want=(
   [chromium]=chromium
@@ -9,6 +10,9 @@ declare -A want=(
   [pdftotext]=poppler-utils
   [fc-list]=fontconfig
 )
+if [ "${1:-}" = bench ]; then
+  want[Orthanc]=orthanc
+fi
 missing=()
 for cmd in "${!want[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${want[$cmd]}")

@@ -7,7 +7,7 @@ Create Date: 2026-11-26 00:06:16.524807
 
 from alembic import op
 import sqlalchemy as sa
-import referral.models.base
+import referral.models.base  # noqa: F401 - the column types
 from sqlalchemy.dialects import postgresql
 
 revision = '0001'

@@ -99,22 +99,27 @@ def _is_api() -> bool:
 
 
 def register_api(app: Flask) -> None:
-    from . import auth, cases, directory, meta  # noqa: F401 - routes register on import
+    from . import advice, auth, cases, directory, meta, notifications, reports  # noqa: F401 - routes register on import
 
     app.register_blueprint(bp)
 
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
+        if not _is_api() and (page := _page_error(app, exc)) is not None:
+            return page
         return error_response(exc.code, exc.message, exc.status, **exc.details)
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(exc):
+        if not _is_api() and (page := _page_error(app, exc)) is not None:
+            return page
         return error_response("too_large", "the request body is too large", 413)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         if not _is_api():
-            return exc
+            page = _page_error(app, exc)
+            return exc if page is None else page
         return error_response(_HTTP_CODES.get(exc.code, "error"), exc.description or exc.name, exc.code or 500)
 
     @app.errorhandler(Exception)
@@ -122,4 +127,11 @@ def register_api(app: Flask) -> None:
         log.exception("unhandled error on %s %s", request.method, request.path)
         if _is_api():
             return error_response("internal", "something went wrong on the server; it has been logged", 500)
-        return "Internal Server Error", 500
+        page = _page_error(app, exc)
+        return ("Internal Server Error", 500) if page is None else page
+
+
+def _page_error(app: Flask, exc: Exception):
+    """Outside the API, the web app's error page in the user's language (when the web app is installed)."""
+    render = app.extensions.get("referral.error_page")
+    return render(exc) if render is not None else None

@@ -54,7 +54,7 @@ _ACTION_SCHEMAS = {
 def act(id: int, action: str):
     body = json_body()
     version = body.pop("version", None)
-    if version is not None and not isinstance(version, int):
+    if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
         raise ValidationFailed("invalid version", fields={"version": "must be an integer"})
     case = case_service.perform_action(db_session(), current_user(), id, action, body, version=version)
     return jsonify(case_detail(case, current_user()))
@@ -68,11 +68,11 @@ def events(id: int):
 
 @endpoint("/cases/{id}/messages", "GET", "Messages between the doctor and the specialists", tag="cases")
 def messages(id: int):
-    items = case_service.read_messages(db_session(), current_user(), id)
+    items = case_service.read_messages(db_session(), current_user(), id, ip=request.remote_addr or "")
     return jsonify(items=[message_json(m) for m in items])
 
 
 @endpoint("/cases/{id}/advice", "GET", "Advice versions, oldest first", tag="advice")
 def advice(id: int):
-    items = case_service.read_advice(db_session(), current_user(), id)
+    items = case_service.read_advice(db_session(), current_user(), id, ip=request.remote_addr or "")
     return jsonify(items=[advice_json(a) for a in items])

@@ -18,6 +18,12 @@ class Case(Base):
     __table_args__ = (
         Index("ix_cases_origin_status", "origin_facility_id", "status"),
         Index("ix_cases_author_status", "author_id", "status"),
+        # Reports: the cases submitted in a period, read from the index alone (a covering index).
+        Index("ix_cases_submitted_report", "submitted_at", "origin_facility_id", "status", "outcome", "urgency",
+              "specialty", "id"),
+        # Home pages: a jurisdiction's cases, most recently changed first, without sorting them all.
+        Index("ix_cases_updated", "updated_at", "id"),
+        Index("ix_cases_status_updated", "status", "updated_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -63,6 +69,9 @@ class Hop(Base):
     __table_args__ = (
         Index("ix_hops_facility_open", "facility_id", "closed_at"),
         Index("ix_hops_case_seq", "case_id", "seq", unique=True),
+        # Reports: the stays that began in a period, read from the index alone (a covering index).
+        Index("ix_hops_opened_report", "opened_at", "case_id", "facility_id", "tier", "specialty", "outcome",
+              "claimed_at", "closed_at", "due_claim_at", "due_advice_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -31,6 +31,17 @@ class User(Base):
 
     facility: Mapped[Facility] = relationship(lazy="joined")
 
+    # What the web session (Flask-Login) asks of a signed-in user; the API uses tokens instead.
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_active(self) -> bool:
+        return bool(self.active)
+
+    def get_id(self) -> str:
+        return str(self.id)
+
     def __repr__(self) -> str:
         return f"<User {self.username}>"
 

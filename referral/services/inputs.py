@@ -19,6 +19,8 @@ LongText = Annotated[str, Field(max_length=20000)]
 
 ICD10 = re.compile(r"^[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?$")
 ID_NUMBER = re.compile(r"^[0-9]{17}[0-9X]$")
+_UID = r"[0-9]+(?:\.[0-9]+)*"
+KEY_IMAGE = re.compile(rf"^(?P<study>{_UID})/(?P<series>{_UID})/(?P<sop>{_UID})/(?P<frame>[1-9][0-9]{{0,5}})$")
 
 
 class Strict(BaseModel):
@@ -145,7 +147,21 @@ class AdviceIn(Strict):
     disposition: Literal["manage_locally", "follow_up_township", "outpatient_higher", "urgent_transfer"]
     follow_up: Annotated[str, Field(max_length=500)] = ""
     warning_signs: Annotated[str, Field(max_length=2000)] = ""
-    key_images: list[str] = Field(default_factory=list, max_length=8)
+    key_images: list[str] = Field(
+        default_factory=list, max_length=8,
+        description="frames of the case's studies to print: <study UID>/<series UID>/<SOP instance UID>/<frame from 1>",
+    )
+
+    @field_validator("key_images")
+    @classmethod
+    def _key_images(cls, v: list[str]) -> list[str]:
+        for ref in v:
+            match = KEY_IMAGE.match(ref)
+            if match is None or any(len(match[g]) > 64 for g in ("study", "series", "sop")):
+                raise ValueError("a key image is <study UID>/<series UID>/<SOP instance UID>/<frame number from 1>")
+        if len(set(v)) != len(v):
+            raise ValueError("a key image is listed twice")
+        return v
 
 
 class IssueAdviceIn(Strict):
@@ -178,6 +194,29 @@ ACTION_INPUTS: dict[str, type[Strict]] = {
 }
 
 
+MAX_SMALL_INT = 2**31 - 1
+
+
+def small_int(value: str | None) -> int | None:
+    """A whole number from a form or query string, or None: ASCII digits only ("²".isdigit() is
+    true in Python) and within the range every database column takes."""
+    value = (value or "").strip()
+    if not (value.isascii() and value.isdigit()) or len(value) > 10:
+        return None
+    number = int(value)
+    return number if number <= MAX_SMALL_INT else None
+
+
+_TYPE_TAGS = {"str", "int", "float", "bool", "dict", "list", "none"}
+
+
+def _union_tag(part: Any) -> bool:
+    """Pydantic names the arm of a union in error locations (`list[Recommendation]`, `str`);
+    callers want the field's path only."""
+    return isinstance(part, str) and ("[" in part or part in _TYPE_TAGS or part[:1].isupper()
+                                      or part.startswith("constrained-"))
+
+
 def parse(model: type[Strict], data: Any) -> Strict:
     """Validate `data` against `model`; failures become `validation` with a message per field."""
     if not isinstance(data, dict):
@@ -187,7 +226,9 @@ def parse(model: type[Strict], data: Any) -> Strict:
     except ValidationError as exc:
         fields: dict[str, str] = {}
         for err in exc.errors():
-            path = ".".join(str(p) for p in err["loc"]) or "body"
+            path = ".".join(str(p) for p in err["loc"] if not _union_tag(p)) or "body"
             msg = err["msg"].removeprefix("Value error, ")
             fields.setdefault(path, msg)
+        # A union's other arm reports on the field itself; the deeper message is the useful one.
+        fields = {k: v for k, v in fields.items() if not any(o.startswith(k + ".") for o in fields)}
         raise ValidationFailed("some fields are missing or invalid", fields=fields) from None

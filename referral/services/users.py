@@ -11,7 +11,7 @@ from ..domain.errors import Conflict, NotFound, ValidationFailed
 from ..domain.specialties import specialty_codes
 from ..domain.vocabulary import Role
 from ..models import Facility, User
-from .auth import hash_password, revoke_all_tokens
+from .auth import end_sessions, hash_password
 from .transaction import transactional
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
@@ -67,5 +67,40 @@ def change_password(session: Session, user: User, new_password: str) -> None:
         raise ValidationFailed("password too short", fields={"password": f"at least {MIN_PASSWORD} characters"})
     user = session.merge(user)
     user.password_hash = hash_password(new_password)
-    user.session_epoch += 1
-    revoke_all_tokens(session, user)
+    end_sessions(session, user)
+
+
+LOCALES = ("zh", "en")
+
+
+@transactional
+def end_web_sessions(session: Session, user: User) -> None:
+    """Void every signed-in browser session of `user` (sign-out): sessions carry the epoch they
+    started in, and one older than the user's is refused."""
+    user = session.merge(user)
+    end_sessions(session, user, revoke_tokens=False)
+
+
+@transactional
+def set_locale(session: Session, user: User, locale: str) -> None:
+    """Remember the interface language the user chose."""
+    if locale not in LOCALES:
+        raise ValidationFailed("unknown language", fields={"locale": "one of " + ", ".join(LOCALES)})
+    user = session.merge(user)
+    user.locale = locale
+
+
+def change_own_password(session: Session, user: User, current_password: str, new_password: str) -> None:
+    """A user changing their own password must know the current one; every other session ends."""
+    from .auth import password_matches
+
+    fields = {}
+    if not password_matches(user, current_password or ""):
+        fields["current_password"] = "the current password does not match"
+    if len(new_password or "") < MIN_PASSWORD:
+        fields["new_password"] = f"at least {MIN_PASSWORD} characters"
+    elif new_password == current_password:
+        fields["new_password"] = "the new password must differ from the current one"
+    if fields:
+        raise ValidationFailed("cannot change the password", fields=fields)
+    change_password(session, user, new_password)

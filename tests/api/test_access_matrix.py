@@ -71,23 +71,37 @@ def test_out_of_scope_and_absent_look_the_same(api, session, users):
     assert (a.status_code, a.get_json()) == (b.status_code, b.get_json())
 
 
-CASE_PARAM = re.compile(r"<int:id>")
+CASE_ROUTE = re.compile(r"/cases/<int:(\w+)>")
 
 
-def test_every_case_scoped_api_route_answers_404_out_of_scope(app, api, session, users):
-    """Walk the URL map: any route taking a case id must refuse a case outside the caller's scope."""
+def _fill(rule: str, case_id: int) -> str:
+    path = CASE_ROUTE.sub(f"/cases/{case_id}", rule)
+    return re.sub(r"<(?:(\w+):)?(\w+)>", lambda m: "1" if m.group(1) == "int" else "x", path)
+
+
+def test_every_case_scoped_route_answers_404_out_of_scope(app, api, session, users):
+    """Walk the URL map: every route under /cases/<id> (API, pages, files, DICOMweb, consult)
+    must refuse a case outside the caller's scope exactly as an absent one."""
+    from tests.web.conftest import sign_in
+
     foreign = min(set(session.scalars(select(Case.id))) - expected_visible(session, users["village.doctor2"]))
-    checked = 0
+    app.config["WTF_CSRF_ENABLED"] = False  # reach the access check itself, not the CSRF refusal
+    browser = app.test_client()
+    assert sign_in(browser, "village.doctor2").status_code == 302
+    checked = []
     for rule in app.url_map.iter_rules():
-        if not CASE_PARAM.search(rule.rule) or not (rule.rule.startswith("/api/") or rule.rule.startswith("/dicomweb")):
+        if not CASE_ROUTE.search(rule.rule):
             continue
-        path = rule.rule.replace("<int:id>", str(foreign))
-        path = re.sub(r"<(?:int:)?(\w+)>", lambda m: "1" if "int" in m.group(0) else "claim", path)
+        path = _fill(rule.rule, foreign)
+        is_api = rule.rule.startswith("/api/") or rule.rule.startswith("/dicomweb")
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            r = api.client.open(path, method=method, headers=api.headers("village.doctor2"), json={})
+            if is_api:
+                r = api.client.open(path, method=method, headers=api.headers("village.doctor2"), json={})
+            else:
+                r = browser.open(path, method=method, data={})
             assert r.status_code == 404, (method, rule.rule, r.status_code)
-            checked += 1
-    assert checked >= 5
+            checked.append((method, rule.rule))
+    assert len(checked) >= 5, checked
 
 
 def test_reading_a_case_is_audited(api, session, users):

@@ -155,3 +155,20 @@ def test_issue_advice_needs_the_signers_password(api, submitted):
     r = api.act("township.specialist", submitted, "issue_advice",
                 advice={"assessment": "x", "disposition": "manage_locally"}, password=DEMO_PASSWORD)
     assert r.status_code == 200
+
+
+def test_version_must_be_a_number_not_a_boolean(api, submitted):
+    r = api.post("township.specialist", f"/api/v1/cases/{submitted}/actions/claim", json={"version": True})
+    assert r.status_code == 422 and "version" in r.get_json()["fields"]
+
+
+def test_a_known_id_number_with_other_details_is_refused(api):
+    first = {"name": "张桂兰", "sex": "female", "birth_date": "1950-02-03", "id_number": "420322195002030028"}
+    a = api.new_case("village.doctor", patient=first)
+    same = api.new_case("village.doctor", patient=first)
+    assert same["patient"]["id"] == a["patient"]["id"]  # the same person is found again
+    typo = {**first, "name": "王建华", "sex": "male"}
+    r = api.post("village.doctor", "/api/v1/cases", json={
+        "patient": typo, "urgency": "routine", "specialty": "cardiology", "chief_complaint": "x",
+        "clinical_question": "?"})
+    assert r.status_code == 422 and "张桂兰" in r.get_json()["fields"]["patient.id_number"]

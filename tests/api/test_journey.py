@@ -109,3 +109,24 @@ def test_township_cases_route_by_specialty(api):
         cid = api.new_case("township.doctor", specialty=specialty)["id"]
         c = api.act("township.doctor", cid, "submit").get_json()
         assert c["current_hop"]["facility"]["code"] == code, specialty
+
+
+def test_release_gives_a_fresh_claim_window(session, users):
+    """A case handed back after its claim deadline is not overdue the moment it rejoins the pool."""
+    from datetime import UTC, datetime, timedelta
+
+    from referral.services import cases as case_service
+    from referral.services.inputs import CaseIn
+
+    t0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+    doctor, specialist = users["village.doctor"], users["township.specialist"]
+    data = CaseIn.model_validate({"patient": {"name": "释放测试", "sex": "male"}, "urgency": "emergency",
+                                  "specialty": "internal_medicine", "chief_complaint": "胸痛",
+                                  "clinical_question": "?"})
+    case = case_service.create_draft(session, doctor, data, now=t0)
+    case_service.perform_action(session, doctor, case.id, "submit", now=t0)
+    case_service.perform_action(session, specialist, case.id, "claim", now=t0 + timedelta(minutes=5))
+    later = t0 + timedelta(hours=2)
+    case = case_service.perform_action(session, specialist, case.id, "release", now=later)
+    assert case.current_hop.due_claim_at == later + timedelta(minutes=30)
+    assert case.current_hop.due_advice_at == later + timedelta(hours=2)

@@ -32,3 +32,11 @@ def test_admin_sees_their_jurisdiction():
 def test_sysadmin_sees_everything_and_nobody_else_does():
     assert case_scope(actor({"sysadmin"})).admits(1, [])
     assert case_scope(actor(set())).empty
+
+
+def test_an_invited_specialist_sees_the_case_they_were_invited_to():
+    expert = ActorFacts(user_id=42, facility_id=99, roles=frozenset({"specialist"}))
+    scope = case_scope(expert)
+    assert scope.admits(10, [20], invited_user_ids=[42])
+    assert not scope.admits(10, [20], invited_user_ids=[43])
+    assert case_scope(actor({"doctor"})).invited_user_id is None  # only specialists are invited

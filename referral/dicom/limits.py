@@ -1,0 +1,48 @@
+"""The bounds every incoming file and every decode is held to.
+
+They exist so that no upload, however malformed or hostile, can make the
+server use unbounded memory, disk or time: each check happens before the
+work it protects (sizes before reading, pixel dimensions before decoding).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+
+
+@dataclass(frozen=True)
+class Limits:
+    # One file (a DICOM instance, a photo, a PDF, a ZIP archive).
+    max_file_bytes: int = 1 * GiB
+    # DICOM structure: sequences inside sequences, and elements in one file.
+    max_sequence_depth: int = 32
+    max_elements: int = 500_000
+    # Decoded pixels: one frame, and all frames of one instance together.
+    max_frame_bytes: int = 256 * MiB
+    max_instance_pixel_bytes: int = 4 * GiB
+    # ZIP archives.
+    max_zip_entries: int = 20_000
+    max_zip_total_bytes: int = 4 * GiB
+    max_zip_ratio: int = 200  # uncompressed : compressed, per entry and overall
+    # Decoding happens in worker processes held to these.
+    decode_memory_bytes: int = 2 * GiB
+    decode_seconds: float = 30.0
+    decode_workers: int = 2
+    # Chunked uploads: the largest chunk accepted in one request.
+    max_chunk_bytes: int = 16 * MiB
+
+
+DEFAULT_LIMITS = Limits()
+
+
+def human_bytes(n: int) -> str:
+    """1536 -> '1.5 KiB': sizes in error messages people read."""
+    value = float(n)
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{int(value)} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} bytes"

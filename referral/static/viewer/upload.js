@@ -1,0 +1,353 @@
+/* Attaching images to a case over a slow, breaking link.
+ *
+ * Small files (single DICOM images, photos) go in multipart batches of a few MB: a batch that
+ * fails is simply sent again (the server deduplicates). Large files (a ZIP of a study, a big
+ * multi-frame) go through a resumable upload: 1 MB chunks, each acknowledged with the new
+ * offset; after a dropped connection the script asks the server for the offset and continues
+ * from there, retrying until the link is back. The upload id is kept in localStorage, so
+ * choosing the same file again after a reload resumes it too.
+ */
+(function () {
+  "use strict";
+
+  var BATCH_BYTES = 4 * 1024 * 1024;
+  var BATCH_FILES = 40;
+  var LARGE = 4 * 1024 * 1024;
+  var CHUNK = 1024 * 1024;
+
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+
+  function sleep(ms) { return new Promise(function (resolve) { setTimeout(resolve, ms); }); }
+
+  function fmt(text, n) { return String(text).replace("{n}", n); }
+
+  function mb(bytes) { return (bytes / 1048576).toFixed(1) + " MB"; }
+
+  /* XMLHttpRequest rather than fetch: it reports upload progress. Resolves {status, body};
+     rejects only on a network failure (status 0), which is what the retry loops wait out. */
+  function send(method, url, body, headers, onProgress) {
+    return new Promise(function (resolve, reject) {
+      var xhr = new XMLHttpRequest();
+      xhr.open(method, url);
+      xhr.setRequestHeader("X-CSRFToken", csrfToken());
+      xhr.setRequestHeader("Accept", "application/json");
+      Object.keys(headers || {}).forEach(function (k) { xhr.setRequestHeader(k, headers[k]); });
+      if (onProgress && xhr.upload) {
+        xhr.upload.onprogress = function (ev) { if (ev.lengthComputable) onProgress(ev.loaded); };
+      }
+      xhr.onload = function () {
+        var parsed = null;
+        try { parsed = JSON.parse(xhr.responseText); } catch (e) { parsed = null; }
+        resolve({ status: xhr.status, body: parsed });
+      };
+      xhr.onerror = function () { reject(new Error("network")); };
+      xhr.ontimeout = function () { reject(new Error("timeout")); };
+      xhr.timeout = 120000;
+      xhr.send(body);
+    });
+  }
+
+  /* Files from a drop: folders are walked (a CD's DICOM folder is a common thing to drop). */
+  function droppedFiles(dataTransfer) {
+    var items = dataTransfer.items;
+    if (!items || !items.length || !items[0].webkitGetAsEntry) {
+      return Promise.resolve(Array.prototype.slice.call(dataTransfer.files));
+    }
+    var entries = [];
+    for (var i = 0; i < items.length; i++) {
+      var entry = items[i].webkitGetAsEntry();
+      if (entry) entries.push(entry);
+    }
+    var out = [];
+    function walk(entry, path) {
+      if (entry.isFile) {
+        return new Promise(function (resolve) {
+          entry.file(function (file) {
+            try { Object.defineProperty(file, "relativePath", { value: path + file.name }); } catch (e) { /* read-only */ }
+            out.push(file);
+            resolve();
+          }, function () { resolve(); });
+        });
+      }
+      var reader = entry.createReader();
+      return new Promise(function (resolve) {
+        var all = [];
+        (function more() {
+          reader.readEntries(function (batch) {
+            if (!batch.length) {
+              Promise.all(all.map(function (e) { return walk(e, path + entry.name + "/"); })).then(resolve);
+              return;
+            }
+            all = all.concat(Array.prototype.slice.call(batch));
+            more();
+          }, function () { resolve(); });
+        })();
+      });
+    }
+    return Promise.all(entries.map(function (e) { return walk(e, ""); })).then(function () { return out; });
+  }
+
+  function Uploader(root) {
+    this.root = root;
+    this.filesUrl = root.getAttribute("data-files-url");
+    this.uploadsUrl = root.getAttribute("data-uploads-url");
+    this.caseId = root.getAttribute("data-case");
+    this.t = JSON.parse(root.getAttribute("data-i18n") || "{}");
+    this.progress = root.querySelector(".dv-progress");
+    this.bar = root.querySelector("progress");
+    this.status = root.querySelector(".dv-status");
+    this.results = root.querySelector(".dv-results");
+    this.busy = false;
+    this.online = Promise.resolve();
+    this.bind();
+  }
+
+  Uploader.prototype.bind = function () {
+    var self = this;
+    var input = this.root.querySelector('input[type="file"]');
+    var drop = this.root.querySelector(".dv-drop");
+    input.addEventListener("change", function () {
+      self.start(Array.prototype.slice.call(input.files));
+      input.value = "";
+    });
+    ["dragenter", "dragover"].forEach(function (name) {
+      drop.addEventListener(name, function (ev) { ev.preventDefault(); drop.classList.add("dv-over"); });
+    });
+    ["dragleave", "drop"].forEach(function (name) {
+      drop.addEventListener(name, function () { drop.classList.remove("dv-over"); });
+    });
+    drop.addEventListener("drop", function (ev) {
+      ev.preventDefault();
+      droppedFiles(ev.dataTransfer).then(function (files) { self.start(files); });
+    });
+  };
+
+  Uploader.prototype.say = function (text) { this.status.textContent = text; };
+
+  Uploader.prototype.start = function (files) {
+    var self = this;
+    if (this.busy || !files.length) return;
+    this.busy = true;
+    this.total = files.reduce(function (sum, f) { return sum + f.size; }, 0);
+    this.sent = 0;
+    this.summary = { added: 0, duplicates: 0, rejected: [], mismatch: false };
+    this.progress.hidden = false;
+    this.results.textContent = "";
+    this.update(0);
+    var large = files.filter(function (f) { return f.size >= LARGE; });
+    var small = files.filter(function (f) { return f.size < LARGE; });
+    var batches = [], batch = [], size = 0;
+    small.forEach(function (f) {
+      if (batch.length && (size + f.size > BATCH_BYTES || batch.length >= BATCH_FILES)) {
+        batches.push(batch); batch = []; size = 0;
+      }
+      batch.push(f); size += f.size;
+    });
+    if (batch.length) batches.push(batch);
+    var chain = Promise.resolve();
+    batches.forEach(function (b) { chain = chain.then(function () { return self.sendBatch(b); }); });
+    large.forEach(function (f) { chain = chain.then(function () { return self.sendLarge(f); }); });
+    chain.then(function () { self.finish(); }, function (err) {
+      self.say((self.t.failed || "Upload failed") + ": " + (err && err.message ? err.message : err));
+      self.busy = false;
+    });
+  };
+
+  Uploader.prototype.update = function (inFlight) {
+    var done = this.sent + (inFlight || 0);
+    var pct = this.total ? Math.min(100, Math.round(done * 100 / this.total)) : 100;
+    this.bar.value = pct;
+    this.say((this.t.uploading || "Uploading") + " " + mb(done) + " " + (this.t.of || "of") + " " +
+             mb(this.total) + " (" + pct + "%)");
+  };
+
+  /* Wait before retrying: longer each time, and at once when the browser says the link is back. */
+  Uploader.prototype.pause = function (attempt) {
+    this.say(this.t.waiting || "Waiting to resume…");
+    var delay = Math.min(30000, 1000 * Math.pow(2, Math.min(attempt, 5)));
+    return Promise.race([sleep(delay), new Promise(function (resolve) {
+      window.addEventListener("online", function once() {
+        window.removeEventListener("online", once);
+        resolve();
+      });
+    })]);
+  };
+
+  Uploader.prototype.record = function (body) {
+    if (!body) return;
+    var s = this.summary;
+    (body.studies || []).forEach(function (st) {
+      s.added += st.instances_added || 0;
+      s.duplicates += st.duplicates || 0;
+      if (st.safety && st.safety.status === "mismatch") s.mismatch = true;
+    });
+    s.added += (body.attachments || []).length - (body.duplicate_files || 0);
+    s.duplicates += body.duplicate_files || 0;
+    (body.rejected || []).forEach(function (r) { s.rejected.push(r.file + ": " + r.reason); });
+  };
+
+  Uploader.prototype.refused = function (response, names) {
+    var body = response.body || {};
+    if (body.fields && response.status === 422) {
+      var s = this.summary;
+      Object.keys(body.fields).forEach(function (k) { s.rejected.push(k + ": " + body.fields[k]); });
+    } else {
+      this.summary.rejected.push(names.join(", ") + ": " + (body.message || response.status));
+    }
+  };
+
+  Uploader.prototype.sendBatch = function (files) {
+    var self = this;
+    var bytes = files.reduce(function (sum, f) { return sum + f.size; }, 0);
+    var attempt = 0;
+    function once() {
+      var form = new FormData();
+      files.forEach(function (f) { form.append("file", f, f.relativePath || f.name); });
+      return send("POST", self.filesUrl, form, {}, function (loaded) { self.update(Math.min(loaded, bytes)); })
+        .then(function (r) {
+          if (r.status === 201) { self.record(r.body); }
+          else if (r.status === 409 || r.status >= 500) { throw new Error("retry"); }
+          else { self.refused(r, files.map(function (f) { return f.name; })); }
+          self.sent += bytes;
+          self.update(0);
+        })
+        .catch(function (err) {
+          if (err.message !== "network" && err.message !== "timeout" && err.message !== "retry") throw err;
+          attempt += 1;
+          return self.pause(attempt).then(once);
+        });
+    }
+    return once();
+  };
+
+  Uploader.prototype.key = function (file) {
+    return "dicom-upload:" + this.caseId + ":" + file.name + ":" + file.size + ":" + file.lastModified;
+  };
+
+  Uploader.prototype.session = function (file) {
+    var self = this;
+    var saved = null;
+    try { saved = JSON.parse(localStorage.getItem(this.key(file)) || "null"); } catch (e) { saved = null; }
+    function fresh() {
+      return send("POST", self.uploadsUrl, JSON.stringify({ filename: file.name, size: file.size }),
+                  { "Content-Type": "application/json" }).then(function (r) {
+        if (r.status !== 201) {
+          self.refused(r, [file.name]);
+          return null;
+        }
+        try { localStorage.setItem(self.key(file), JSON.stringify({ url: r.body.url })); } catch (e) { /* full */ }
+        return r.body;
+      });
+    }
+    if (!saved || !saved.url) return fresh();
+    self.say(self.t.resuming || "Resuming…");
+    return send("GET", saved.url).then(function (r) { return r.status === 200 ? r.body : fresh(); });
+  };
+
+  Uploader.prototype.sendLarge = function (file) {
+    var self = this;
+    var attempt = 0;
+    var base = self.sent;
+    function step(upload) {
+      if (!upload) { self.sent = base + file.size; return null; }
+      var offset = upload.offset;
+      self.sent = base + offset;
+      self.update(0);
+      if (offset >= file.size) return complete(upload);
+      var end = Math.min(offset + CHUNK, file.size);
+      return send("PUT", upload.url, file.slice(offset, end), {
+        "Upload-Offset": String(offset), "Content-Type": "application/octet-stream"
+      }, function (loaded) { self.update(loaded); }).then(function (r) {
+        if (r.status === 200 || r.status === 409) {
+          attempt = 0;
+          upload.offset = r.body && typeof r.body.offset === "number" ? r.body.offset : offset;
+          return step(upload);
+        }
+        if (r.status === 404) {  // expired or finished elsewhere: start again
+          localStorage.removeItem(self.key(file));
+          return self.session(file).then(step);
+        }
+        if (r.status >= 500) throw new Error("retry");
+        self.refused(r, [file.name]);
+        localStorage.removeItem(self.key(file));
+        self.sent = base + file.size;
+        return null;
+      }).catch(function (err) {
+        if (err.message !== "network" && err.message !== "timeout" && err.message !== "retry") throw err;
+        attempt += 1;
+        return self.pause(attempt).then(function () {
+          self.say(self.t.resuming || "Resuming…");
+          return send("GET", upload.url).then(function (r) {
+            if (r.status === 200) { upload.offset = r.body.offset; }
+            return step(upload);
+          }, function () { return step(upload); });
+        });
+      });
+    }
+    function complete(upload) {
+      self.say(self.t.processing || "Processing…");
+      return send("POST", upload.url + "/complete", null).then(function (r) {
+        if (r.status === 201) { self.record(r.body); }
+        else if (r.status === 409 && r.body && typeof r.body.offset === "number") {
+          upload.offset = r.body.offset;
+          return step(upload);
+        } else { self.refused(r, [file.name]); }
+        localStorage.removeItem(self.key(file));
+        self.sent = base + file.size;
+        return null;
+      }).catch(function () {
+        attempt += 1;
+        return self.pause(attempt).then(function () { return complete(upload); });
+      });
+    }
+    return self.session(file).then(step);
+  };
+
+  Uploader.prototype.finish = function () {
+    var s = this.summary, t = this.t, list = this.results;
+    this.bar.value = 100;
+    this.say(t.done || "Done.");
+    function item(text, cls) {
+      var li = document.createElement("li");
+      li.textContent = text;
+      if (cls) li.className = cls;
+      list.appendChild(li);
+    }
+    if (s.added) item(fmt(t.added || "{n} added", s.added), "dv-ok");
+    if (s.duplicates) item(fmt(t.duplicates || "{n} already here", s.duplicates));
+    if (s.mismatch) item(t.mismatch || "Patient mismatch", "dv-warn");
+    s.rejected.forEach(function (r) { item((t.rejected || "Not accepted") + " — " + r, "dv-bad"); });
+    this.busy = false;
+    this.refreshPanel();
+  };
+
+  /* Show the new studies and files: reload the panel's list (keeping this upload box and its report). */
+  Uploader.prototype.refreshPanel = function () {
+    var panel = this.root.closest(".dicom-panel");
+    var url = panel && panel.getAttribute("data-panel-url");
+    if (!url) return;
+    var self = this;
+    fetch(url, { credentials: "same-origin" }).then(function (r) { return r.ok ? r.text() : null; }).then(function (html) {
+      if (!html) return;
+      var doc = new DOMParser().parseFromString(html, "text/html");
+      var fresh = doc.querySelector(".dicom-panel");
+      if (!fresh) return;
+      var freshUpload = fresh.querySelector("[data-upload]");
+      if (freshUpload) freshUpload.parentNode.replaceChild(self.root, freshUpload);
+      panel.parentNode.replaceChild(fresh, panel);
+      fresh.setAttribute("data-refreshed", "1");
+    });
+  };
+
+  function init() {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-upload]"), function (root) {
+      if (!root.dvUploader) root.dvUploader = new Uploader(root);
+    });
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();

@@ -1,0 +1,121 @@
+"""Two people in two Chromium browsers (fake camera and microphone) hold a consult from the case's
+room page: they connect, receive each other's video, chat, and see each other mute."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from tests.conftest import DEMO_PASSWORD
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+        "--allow-loopback-in-peer-connection",
+        # Screen sharing without a picker: the fake capture source is chosen automatically.
+        "--auto-select-desktop-capture-source=Entire screen"]
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def chromium():
+    if not shutil.which(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed (scripts/system-deps.sh installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+def sign_in(browser, base: str, username: str, target: str):
+    context = browser.new_context(permissions=["camera", "microphone"], locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{base}/login?next={target}")
+    page.fill("#f-username", username)
+    page.fill("#f-password", DEMO_PASSWORD)
+    page.click("form.form button[type=submit]")
+    page.wait_for_url(f"**{target}")
+    return page
+
+
+CONNECTED_WITH_FRAMES = """() => window.consult && window.consult.peers().some(
+    p => p.connectionState === 'connected' && p.framesDecoded > 10)"""
+
+
+def test_two_browsers_hold_a_consult(live_server, chromium, tmp_path):
+    case_id = live_server.consult_case()
+    room = f"/cases/{case_id}/consult"
+    doctor = sign_in(chromium, live_server.url, "village.doctor", room)
+    specialist = sign_in(chromium, live_server.url, "county.specialist", room)
+    for page in (doctor, specialist):
+        page.wait_for_function(CONNECTED_WITH_FRAMES, timeout=40_000)
+        size = page.evaluate("""() => { const v = document.querySelector('[data-peer] video');
+                                 return [v.videoWidth, v.videoHeight]; }""")
+        assert size[0] > 0 and size[1] > 0
+    assert specialist.locator('[data-peer][data-state="connected"]').count() == 1
+    # Connection quality from getStats: round trip, loss and bitrates, shown in the participants list.
+    specialist.wait_for_function("""() => { const q = window.consult.peers()[0].quality;
+        return q && q.rtt_ms !== null && q.loss !== null && q.kbps_in > 0; }""", timeout=15_000)
+    assert "ms" in specialist.inner_text("#consult-participants .person-quality")
+
+    # Chat goes to the other browser (and onto the case's timeline).
+    doctor.fill("#consult-chat-input", "血压已复测：150/90")
+    doctor.press("#consult-chat-input", "Enter")
+    specialist.wait_for_selector("#consult-chat-log >> text=血压已复测：150/90", timeout=10_000)
+
+    # Screen sharing replaces the camera for the other side (no renegotiation) and says so.
+    specialist.click("#consult-screen")
+    doctor.wait_for_function("""() => [...window.consult.state.peers.values()].some(
+        p => p.info.media && p.info.media.screen === true)""", timeout=15_000)
+    frames = doctor.evaluate("() => window.consult.peers()[0].framesDecoded")
+    doctor.wait_for_function(f"() => window.consult.peers()[0].framesDecoded > {frames + 5}", timeout=15_000)
+    specialist.click("#consult-screen")
+    doctor.wait_for_function("""() => [...window.consult.state.peers.values()].some(
+        p => p.info.media && p.info.media.screen === false)""", timeout=15_000)
+
+    # Muting shows up in the other participant's list.
+    doctor.click("#consult-mic")
+    specialist.wait_for_function(
+        "() => [...document.querySelectorAll('#consult-participants .person-media')].some(e => e.textContent.trim())",
+        timeout=10_000)
+    # Audio only: the video sender stops, the call stays up.
+    specialist.select_option("#consult-preset", "audio")
+    doctor.wait_for_function("""() => window.consult.state.peers.size === 1 &&
+        [...window.consult.state.peers.values()][0].info.media &&
+        [...window.consult.state.peers.values()][0].info.media.preset === 'audio'""", timeout=10_000)
+    specialist.screenshot(path=str(tmp_path / "consult.png"))
+    # The case page links the room and offers the assignee the invitation form.
+    case_page = specialist.context.new_page()
+    case_page.goto(f"{live_server.url}/cases/{case_id}")
+    assert case_page.locator(f'a[href="{room}"]').count() == 1
+    assert case_page.locator("#consult-invitee option[value='province.expert']").count() == 1
+    case_page.screenshot(path=str(tmp_path / "case.png"), full_page=True)
+
+    events = live_server.api("GET", "county.specialist", f"/api/v1/cases/{case_id}/events").json()
+    items = events["items"] if isinstance(events, dict) else events
+    assert any(e["kind"] == "consult_chat" and e["payload"]["text"] == "血压已复测：150/90" for e in items)
+
+
+def test_a_dropped_connection_comes_back_without_reloading(live_server, chromium):
+    case_id = live_server.consult_case()
+    room = f"/cases/{case_id}/consult"
+    doctor = sign_in(chromium, live_server.url, "village.doctor", room)
+    specialist = sign_in(chromium, live_server.url, "county.specialist", room)
+    for page in (doctor, specialist):
+        page.wait_for_function(CONNECTED_WITH_FRAMES, timeout=40_000)
+    doctor.evaluate("() => { window.__marker = 'same page'; }")
+    old = doctor.evaluate("() => window.consult.state.me.sid")
+    # The network drops: the signalling socket goes away (as when a village link flaps).
+    doctor.context.set_offline(True)
+    doctor.evaluate("() => window.consult.state.socket.io.engine.close()")
+    doctor.wait_for_timeout(1500)
+    doctor.context.set_offline(False)
+    doctor.wait_for_function(f"() => window.consult.state.me && window.consult.state.me.sid !== '{old}'",
+                             timeout=30_000)
+    for page in (doctor, specialist):
+        page.wait_for_function(CONNECTED_WITH_FRAMES, timeout=40_000)
+    assert doctor.evaluate("() => window.__marker") == "same page"

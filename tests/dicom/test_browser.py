@@ -1,0 +1,214 @@
+"""The viewer and the upload panel in Debian's Chromium: the first image of a CT after a small
+fraction of the study, scrolling by wheel, keys, slider and touch, window/level by drag and by
+preset, a measurement in millimetres, and an upload that survives a dropped connection."""
+
+from __future__ import annotations
+
+import zipfile
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.web.test_browser import sign_in
+
+from .conftest import new_case, upload
+
+pytestmark = pytest.mark.browser
+
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 800}
+
+
+@pytest.fixture
+def backend() -> str:
+    return "sqlite"
+
+
+@pytest.fixture
+def ct_case(api, samples):
+    cid = new_case(api)
+    body = upload(api, "village.doctor", cid, samples["ct"]).get_json()
+    return cid, body["studies"][0]
+
+
+def _open(chromium, live_server, username, viewport=DESKTOP, **context_args):
+    context = chromium.new_context(viewport=viewport, locale="zh-CN", **context_args)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    sign_in(page, live_server.url, username)
+    return context, page
+
+
+def _wait_drawn(page, contains: str = "") -> str:
+    page.wait_for_function(
+        "([needle]) => { const r = document.getElementById('dicom-viewer');"
+        " return r.dataset.drawn && r.dataset.drawn.includes(needle) && r.dataset.drawnIndex === r.dataset.index; }",
+        arg=[contains])
+    return page.get_attribute("#dicom-viewer", "data-drawn")
+
+
+def _canvas_mean(page) -> float:
+    return page.evaluate("""() => {
+        const c = document.querySelector('.dv-canvas');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let s = 0; for (let i = 0; i < d.length; i += 4) s += d[i];
+        return s / (d.length / 4);
+    }""")
+
+
+def test_viewer_first_image_scroll_window_level_measure(chromium, live_server, ct_case, artifacts):
+    cid, study = ct_case
+    context, page = _open(chromium, live_server, "village.doctor")
+    own = urlsplit(live_server.url).netloc
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    requests = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(f"{live_server.url}/cases/{cid}/studies/{study['study_uid']}")
+    _wait_drawn(page)
+    # Everything the page transferred until the first image was on screen (scripts and styles included).
+    first_bytes = page.evaluate("""() => performance.getEntriesByType('navigation').concat(
+        performance.getEntriesByType('resource')).reduce((n, e) => n + (e.encodedBodySize || 0), 0)""")
+    assert first_bytes < 0.05 * study["total_bytes"], (first_bytes, study["total_bytes"])
+    (artifacts / "dicom-first-image.txt").write_text(
+        f"first image after {first_bytes} bytes of a {study['total_bytes']} byte study "
+        f"({100 * first_bytes / study['total_bytes']:.2f}%)\n")
+    assert all(urlsplit(u).netloc == own for u in requests if u.startswith("http"))
+    assert page.locator(".dv-thumb").count() == 1
+    index = int(page.get_attribute("#dicom-viewer", "data-index"))
+    assert index == 23  # the middle of 48 slices
+
+    # Scroll: wheel, keys, slider.
+    box = page.locator(".dv-viewport").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    for _ in range(3):
+        page.mouse.wheel(0, 100)
+    page.wait_for_function("() => document.getElementById('dicom-viewer').dataset.index === '26'")
+    page.keyboard.press("ArrowUp")
+    page.wait_for_function("() => document.getElementById('dicom-viewer').dataset.index === '25'")
+    page.keyboard.press("End")
+    _wait_drawn(page, "/frames/1.jpg")
+    assert page.get_attribute("#dicom-viewer", "data-index") == "47"
+    page.locator(".dv-slider").fill("10")
+    page.wait_for_function("() => document.getElementById('dicom-viewer').dataset.index === '9'")
+    assert page.locator(".dv-counter").inner_text() == "图像 10 / 48"
+    _wait_drawn(page)
+
+    # Window/level by drag: the file's lung window first, then wider and higher.
+    assert page.get_attribute("#dicom-viewer", "data-window") == "-600,1500"
+    before = _canvas_mean(page)
+    page.mouse.move(box["x"] + 300, box["y"] + 300)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 400, box["y"] + 420, steps=8)
+    page.mouse.up()
+    drawn = _wait_drawn(page, "wc=")
+    center, width = (int(v) for v in page.get_attribute("#dicom-viewer", "data-window").split(","))
+    assert center == -600 + 120 * 6 and width == 1500 + 100 * 6
+    assert "ww=2100.0" in drawn
+    assert abs(_canvas_mean(page) - before) > 3  # the picture changed
+    page.screenshot(path=artifacts / "dicom-viewer-window.png")
+
+    # Presets: a button and a key.
+    page.get_by_role("button", name="纵隔窗").click()
+    _wait_drawn(page, "preset=mediastinum")
+    assert page.get_attribute("#dicom-viewer", "data-window") == "50,350"
+    page.keyboard.press("3")  # the third preset: bone
+    _wait_drawn(page, "preset=bone")
+
+    # A measurement across the body: pixel spacing 0.684 mm.
+    page.get_by_role("button", name="测量").click()
+    page.mouse.move(box["x"] + 400, box["y"] + 400)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 700, box["y"] + 400, steps=5)
+    page.mouse.up()
+    label = page.get_attribute("#dicom-viewer", "data-measure")
+    scale = page.evaluate("""() => { const c = document.querySelector('.dv-canvas');
+        return Math.min(c.clientWidth / 512, c.clientHeight / 512); }""")
+    expected_mm = 300 / scale * 350 / 512
+    assert label.endswith(" mm") and float(label.split()[0]) == pytest.approx(expected_mm, rel=0.02)
+    page.screenshot(path=artifacts / "dicom-viewer-measure.png")
+    assert errors == []
+    context.close()
+
+
+def test_viewer_on_a_phone_with_touch(chromium, live_server, ct_case, artifacts):
+    cid, study = ct_case
+    context, page = _open(chromium, live_server, "village.doctor", viewport=PHONE, has_touch=True,
+                          is_mobile=True, device_scale_factor=2)
+    page.goto(f"{live_server.url}/cases/{cid}/studies/{study['study_uid']}")
+    drawn = _wait_drawn(page)
+    assert "size=" in drawn
+    assert page.locator('[data-tool="scroll"]').get_attribute("aria-pressed") == "true"
+    box = page.locator(".dv-viewport").bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + 100
+    page.evaluate("""([x, y]) => {
+        const v = document.querySelector('.dv-viewport');
+        const ev = (type, yy) => v.dispatchEvent(new PointerEvent(type, {pointerId: 7, pointerType: 'touch',
+            clientX: x, clientY: yy, bubbles: true, isPrimary: true}));
+        ev('pointerdown', y);
+        for (let d = 10; d <= 120; d += 10) ev('pointermove', y + d);
+        ev('pointerup', y + 120);
+    }""", [x, y])
+    page.wait_for_function("() => document.getElementById('dicom-viewer').dataset.index === '33'")
+    _wait_drawn(page)
+    page.screenshot(path=artifacts / "dicom-viewer-phone.png")
+    context.close()
+
+
+def test_upload_from_the_case_page_resumes_after_a_drop(chromium, live_server, api, samples, tmp_path, artifacts):
+    cid = new_case(api)
+    archive = tmp_path / "chest-ct.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as zf:
+        for p in samples["ct"][:16]:
+            zf.write(p, f"CT/{p.name}")
+    context, page = _open(chromium, live_server, "village.doctor")
+    dropped = {"count": 0}
+
+    def drop_second_chunk(route):
+        dropped["count"] += 1
+        if dropped["count"] == 2:
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route("**/attachments/uploads/*", lambda route: drop_second_chunk(route)
+               if route.request.method == "PUT" else route.continue_())
+    page.goto(f"{live_server.url}/cases/{cid}")
+    page.locator(".dv-drop input[type=file]").set_input_files(
+        [str(archive), str(samples["cr"][0]), str(samples["mr"][0])])
+    page.wait_for_selector(".dv-results .dv-ok", timeout=90_000)
+    results = page.locator(".dv-results").inner_text()
+    assert "已添加 18 幅图像/文件" in results
+    assert dropped["count"] >= 6  # 8 MB in 1 MB chunks, one of them sent twice
+    page.wait_for_selector(".dicom-panel[data-refreshed] .dv-open")
+    assert page.locator(".dicom-panel .dv-study").count() == 3
+    page.locator(".dicom-panel").screenshot(path=artifacts / "dicom-case-panel.png")
+    body = api.get("village.doctor", f"/api/v1/cases/{cid}/attachments").get_json()
+    ct = next(s for s in body["studies"] if s["modalities"] == ["CT"])
+    assert ct["instance_count"] == 16
+    context.close()
+
+
+def test_a_ct_on_a_slow_village_link(chromium, live_server, ct_case):
+    """At 1 Mbit/s: the first image within seconds, and racing the slider to the end does not
+    download every slice on the way (the ones scrolled past are abandoned)."""
+    cid, study = ct_case
+    context, page = _open(chromium, live_server, "village.doctor", viewport=PHONE, has_touch=True, is_mobile=True)
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 150, "downloadThroughput": 125_000,
+                                                  "uploadThroughput": 60_000})
+    finished = []
+    page.on("requestfinished", lambda r: finished.append(r.url) if "/frames/" in r.url else None)
+    started = page.evaluate("performance.now()")
+    page.goto(f"{live_server.url}/cases/{cid}/studies/{study['study_uid']}")
+    _wait_drawn(page)
+    first_image_seconds = (page.evaluate("performance.now()") - started) / 1000
+    assert first_image_seconds < 12, first_image_seconds
+    slider = page.locator(".dv-slider")
+    for value in range(24, 49, 2):
+        slider.fill(str(value))
+    page.wait_for_function("() => document.getElementById('dicom-viewer').dataset.index === '47'")
+    _wait_drawn(page)
+    assert len(set(finished)) < 20, len(set(finished))  # not all 48 slices: those scrolled past were dropped
+    context.close()

@@ -1,0 +1,196 @@
+"""DICOMweb as a standard client uses it, with every answer parsed back with pydicom:
+QIDO-RS searches, WADO-RS instances, metadata and frames, STOW-RS into a case, and the
+same scoping as cases (out of scope = 404, no token = 401)."""
+
+from __future__ import annotations
+
+import io
+import secrets
+from email.parser import BytesParser
+from email.policy import HTTP
+
+import pydicom
+import pytest
+from PIL import Image
+from pydicom.encaps import generate_frames
+from sqlalchemy import select
+
+from referral.models import AuditEntry
+
+from . import badfiles
+from .conftest import SAMPLE_PATIENTS, new_case, upload
+
+
+def parts(response) -> list[tuple[str, bytes]]:
+    """The parts of a multipart/related answer: (content type, body)."""
+    head = f"Content-Type: {response.headers['Content-Type']}\r\n\r\n".encode()
+    message = BytesParser(policy=HTTP).parsebytes(head + response.data)
+    assert message.is_multipart()
+    return [(p.get_content_type() + ("; " + p["Content-Type"].split(";", 1)[1].strip()
+                                     if ";" in p["Content-Type"] else ""), p.get_payload(decode=True))
+            for p in message.iter_parts()]
+
+
+@pytest.fixture
+def loaded(api, samples):
+    """A CT (10 slices) and an MR study on two cases of village.doctor."""
+    ct_case = new_case(api)
+    mr_case = new_case(api, patient=SAMPLE_PATIENTS["mr"])
+    ct = upload(api, "village.doctor", ct_case, samples["ct"][:10]).get_json()["studies"][0]
+    mr = upload(api, "village.doctor", mr_case, samples["mr"]).get_json()["studies"][0]
+    return {"ct": ct, "mr": mr, "ct_case": ct_case, "mr_case": mr_case}
+
+
+def get(api, path, username="village.doctor", accept=None):
+    headers = api.headers(username)
+    if accept:
+        headers["Accept"] = accept
+    return api.client.get(path, headers=headers)
+
+
+def test_qido_studies_and_filters(api, loaded):
+    r = get(api, "/dicomweb/studies")
+    assert r.status_code == 200 and r.mimetype == "application/dicom+json"
+    found = {pydicom.Dataset.from_json(item).StudyInstanceUID: pydicom.Dataset.from_json(item) for item in r.get_json()}
+    ct = found[loaded["ct"]["study_uid"]]
+    assert str(ct.PatientName) == "张^伟" and ct.PatientID == "YX0000123" and ct.ModalitiesInStudy == "CT"
+    assert ct.NumberOfStudyRelatedInstances == 10 and ct.NumberOfStudyRelatedSeries == 1
+    assert ct.RetrieveURL.endswith(f"/dicomweb/studies/{ct.StudyInstanceUID}")
+
+    def uids(query):
+        return {i["0020000D"]["Value"][0] for i in get(api, "/dicomweb/studies?" + query).get_json()}
+
+    assert uids("ModalitiesInStudy=MR") == {loaded["mr"]["study_uid"]}
+    assert uids("PatientName=张*") == {loaded["ct"]["study_uid"]}
+    assert uids("00100020=YX0000321") == {loaded["mr"]["study_uid"]}
+    assert uids("StudyDate=20260301-20260331") == {loaded["ct"]["study_uid"], loaded["mr"]["study_uid"]}
+    assert uids("StudyDate=20250101-20251231") == set()
+    assert uids(f"case={loaded['ct_case']}") == {loaded["ct"]["study_uid"]}
+    assert len(get(api, "/dicomweb/studies?limit=1").get_json()) == 1
+    assert get(api, "/dicomweb/studies?limit=0").status_code == 422
+    assert get(api, "/dicomweb/studies?StudyDate=tomorrow").status_code == 422
+
+
+def test_qido_series_and_instances(api, loaded):
+    uid = loaded["ct"]["study_uid"]
+    (series,) = [pydicom.Dataset.from_json(i) for i in get(api, f"/dicomweb/studies/{uid}/series").get_json()]
+    assert series.Modality == "CT" and series.NumberOfSeriesRelatedInstances == 10
+    instances = get(api, f"/dicomweb/studies/{uid}/series/{series.SeriesInstanceUID}/instances").get_json()
+    datasets = [pydicom.Dataset.from_json(i) for i in instances]
+    assert [d.InstanceNumber for d in datasets] == list(range(1, 11))
+    assert all(d.Rows == 512 and d.NumberOfFrames == 1 for d in datasets)
+    assert len(get(api, f"/dicomweb/studies/{uid}/instances").get_json()) == 10
+
+
+def _first(api, study_uid):
+    series = get(api, f"/dicomweb/studies/{study_uid}/series").get_json()[0]["0020000E"]["Value"][0]
+    sop = get(api, f"/dicomweb/studies/{study_uid}/series/{series}/instances").get_json()[0]["00080018"]["Value"][0]
+    return series, sop
+
+
+def test_wado_instance_series_and_study(api, loaded, samples):
+    uid = loaded["ct"]["study_uid"]
+    series, sop = _first(api, uid)
+    r = get(api, f"/dicomweb/studies/{uid}/series/{series}/instances/{sop}",
+            accept='multipart/related; type="application/dicom"')
+    assert r.status_code == 200 and r.mimetype == "multipart/related"
+    ((content_type, body),) = parts(r)
+    assert content_type == "application/dicom"
+    assert body == samples["ct"][0].read_bytes()  # stored and served byte for byte
+    ds = pydicom.dcmread(io.BytesIO(body))
+    assert ds.SOPInstanceUID == sop and str(ds.PatientName) == "张^伟"
+
+    single = get(api, f"/dicomweb/studies/{uid}/series/{series}/instances/{sop}", accept="application/dicom")
+    assert single.mimetype == "application/dicom" and single.data == body
+
+    whole = parts(get(api, f"/dicomweb/studies/{uid}/series/{series}"))
+    assert len(whole) == 10
+    assert {pydicom.dcmread(io.BytesIO(b)).InstanceNumber for _, b in whole} == set(range(1, 11))
+    assert len(parts(get(api, f"/dicomweb/studies/{uid}"))) == 10
+
+
+def test_metadata_as_dicom_json(api, loaded):
+    uid = loaded["ct"]["study_uid"]
+    series, sop = _first(api, uid)
+    r = get(api, f"/dicomweb/studies/{uid}/series/{series}/instances/{sop}/metadata")
+    assert r.mimetype == "application/dicom+json"
+    (item,) = r.get_json()
+    assert "/frames/1" in item["7FE00010"]["BulkDataURI"]
+    ds = pydicom.Dataset.from_json(item, bulk_data_uri_handler=lambda *_: b"")
+    assert str(ds.PatientName) == "张^伟" and ds.Rows == 512 and float(ds.RescaleIntercept) == -1024
+    assert len(get(api, f"/dicomweb/studies/{uid}/metadata").get_json()) == 10
+    assert len(get(api, f"/dicomweb/studies/{uid}/series/{series}/metadata").get_json()) == 10
+
+
+def test_frames_raw_and_rendered(api, loaded, samples):
+    uid = loaded["ct"]["study_uid"]
+    series, sop = _first(api, uid)
+    base = f"/dicomweb/studies/{uid}/series/{series}/instances/{sop}"
+    ((_, raw),) = parts(get(api, f"{base}/frames/1"))
+    assert raw == pydicom.dcmread(samples["ct"][0]).PixelData
+
+    mr_uid = loaded["mr"]["study_uid"]
+    mr_series, mr_sop = _first(api, mr_uid)
+    ((content_type, codestream),) = parts(get(api, f"/dicomweb/studies/{mr_uid}/series/{mr_series}/instances/"
+                                                   f"{mr_sop}/frames/1"))
+    assert "transfer-syntax" in content_type and "1.2.840.10008.1.2.4.80" in content_type
+    original = pydicom.dcmread(samples["mr"][0])
+    assert codestream == next(generate_frames(original.PixelData, number_of_frames=1))
+
+    jpeg = get(api, f"{base}/frames/1/rendered")
+    assert jpeg.mimetype == "image/jpeg" and Image.open(io.BytesIO(jpeg.data)).size == (512, 512)
+    png = get(api, f"{base}/rendered?window=40,400&viewport=128,128", accept="image/png")
+    assert png.mimetype == "image/png" and Image.open(io.BytesIO(png.data)).size == (128, 128)
+    assert get(api, f"{base}/frames/2/rendered").status_code == 404
+    assert get(api, f"{base}/rendered?window=40").status_code == 422
+    assert get(api, f"{base}/rendered?preset=liver").status_code == 422
+
+
+def test_stow_into_a_case(api, samples, session):
+    cid = new_case(api, patient=SAMPLE_PATIENTS["cr"])
+    boundary = secrets.token_hex(8)
+    body = b""
+    for data in (samples["cr"][0].read_bytes(), samples["us"][0].read_bytes(), badfiles.not_dicom()):
+        body += f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode() + data + b"\r\n"
+    body += f"--{boundary}--\r\n".encode()
+    headers = {**api.headers("village.doctor"),
+               "Content-Type": f'multipart/related; type="application/dicom"; boundary={boundary}',
+               "Accept": "application/dicom+json"}
+    r = api.client.post(f"/dicomweb/studies?case={cid}", data=body, headers=headers)
+    assert r.status_code == 202, r.get_json()
+    response = pydicom.Dataset.from_json(r.get_json())
+    stored = {item.ReferencedSOPInstanceUID for item in response.ReferencedSOPSequence}
+    assert stored == {pydicom.dcmread(samples[key][0]).SOPInstanceUID for key in ("cr", "us")}
+    (failed,) = response.FailedSOPSequence
+    assert failed.FailureReason == 0xC000 and "part 3: not a DICOM file" in failed.TextValue
+    listed = api.get("village.doctor", f"/api/v1/cases/{cid}/attachments").get_json()["studies"]
+    cr = next(s for s in listed if s["modalities"] == ["CR"])
+    assert cr["safety"]["status"] == "ok" and cr["source"] == "stow"  # 李秀英 matches the ideographic name
+    us = next(s for s in listed if s["modalities"] == ["US"])
+    assert us["safety"]["status"] == "mismatch"  # 王芳 is not this case's patient
+
+    all_bad = (f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode() + b"junk" * 100
+               + f"\r\n--{boundary}--\r\n".encode())
+    assert api.client.post(f"/dicomweb/studies?case={cid}", data=all_bad, headers=headers).status_code == 409
+    assert api.client.post("/dicomweb/studies", data=body, headers=headers).status_code == 422
+    assert api.client.post(f"/dicomweb/studies?case={cid}", data=body[:len(body) // 2],
+                           headers=headers).status_code == 422  # truncated body
+    foreign = api.client.post(f"/dicomweb/studies?case={cid}", data=body,
+                              headers={**headers, **api.headers("village.doctor2")})
+    assert foreign.status_code == 404
+
+
+def test_scope_no_token_and_audit(api, loaded, session):
+    uid = loaded["ct"]["study_uid"]
+    assert api.client.get("/dicomweb/studies").status_code == 401
+    assert get(api, "/dicomweb/studies", "village.doctor2").get_json() == []
+    for path in (f"/dicomweb/studies/{uid}", f"/dicomweb/studies/{uid}/series", f"/dicomweb/studies/{uid}/metadata"):
+        r = get(api, path, "village.doctor2")
+        assert r.status_code == 404 and r.get_json()["error"] == "not_found", path
+    api.act("village.doctor", loaded["ct_case"], "submit")
+    assert [i["0020000D"]["Value"][0] for i in get(api, "/dicomweb/studies", "township.specialist").get_json()] \
+        == [uid]
+    get(api, f"/dicomweb/studies/{uid}/metadata", "township.specialist")
+    session.expire_all()
+    actions = set(session.scalars(select(AuditEntry.action).where(AuditEntry.case_id == loaded["ct_case"])))
+    assert {"dicomweb.search", "dicomweb.metadata"} <= actions

@@ -1,0 +1,143 @@
+"""The imaging pages with the login session: the case page's panel (in Chinese), uploads through
+it with the page's CSRF token, the patient confirmation form, the viewer's manifest and frames,
+the inbox form, and 404 for everything out of scope."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from PIL import Image
+
+from tests.web.conftest import csrf_token, sign_in
+
+from .conftest import SAMPLE_PATIENTS, new_case, upload
+
+
+@pytest.fixture
+def browser_client(app):
+    def make(username: str):
+        client = app.test_client()
+        assert sign_in(client, username).status_code == 302
+        return client
+
+    return make
+
+
+def _token(client, case_id: int) -> str:
+    return csrf_token(client.get(f"/cases/{case_id}").data)
+
+
+def test_panel_upload_confirm_and_viewer(api, browser_client, samples):
+    cid = new_case(api, patient={"name": "李四", "sex": "male", "birth_date": "1958-04-12"})
+    doctor = browser_client("village.doctor")
+    page = doctor.get(f"/cases/{cid}").get_data(as_text=True)
+    assert "影像与附件" in page and "暂无影像或附件。" in page and "data-upload" in page
+
+    token = _token(doctor, cid)
+    files = [(open(p, "rb"), p.name) for p in samples["ct"][:4]]
+    refused = doctor.post(f"/cases/{cid}/attachments/files", data={"file": files}, content_type="multipart/form-data",
+                          headers={"Accept": "application/json"})
+    assert refused.status_code == 400  # no CSRF token: refused before anything is read
+    files = [(open(p, "rb"), p.name) for p in samples["ct"][:4]]
+    r = doctor.post(f"/cases/{cid}/attachments/files", data={"file": files}, content_type="multipart/form-data",
+                    headers={"Accept": "application/json", "X-CSRFToken": token})
+    assert r.status_code == 201 and r.get_json()["studies"][0]["safety"]["status"] == "mismatch"
+    uid = r.get_json()["studies"][0]["study_uid"]
+
+    page = doctor.get(f"/cases/{cid}").get_data(as_text=True)
+    assert "该影像检查中的患者与本病例不一致。" in page and "确认：是本患者" in page
+    assert "张伟" in page  # the name in the file, shown beside the case's
+    assert "影像患者信息不一致" in page  # the timeline entry
+
+    api.act("village.doctor", cid, "submit")
+    specialist = browser_client("township.specialist")
+    assert "有 1 项影像检查正等待转诊医生确认患者身份。" in specialist.get(f"/cases/{cid}").get_data(as_text=True)
+    assert specialist.get(f"/cases/{cid}/studies/{uid}").status_code == 404
+
+    confirmed = doctor.post(f"/cases/{cid}/studies/{uid}/confirm", data={"note": "同一患者", "csrf_token": token})
+    assert confirmed.status_code == 302
+    page = specialist.get(f"/cases/{cid}").get_data(as_text=True)
+    assert f"/cases/{cid}/studies/{uid}" in page and "患者身份已由" in page
+
+    viewer = specialist.get(f"/cases/{cid}/studies/{uid}")
+    assert viewer.status_code == 200 and "窗宽/窗位" in viewer.get_data(as_text=True)
+    manifest = specialist.get(f"/cases/{cid}/studies/{uid}/manifest.json").get_json()
+    (series,) = manifest["series"]
+    assert [i["number"] for i in series["images"]] == [1, 2, 3, 4]
+    image = series["images"][0]
+    assert image["pixel_spacing"] == [pytest.approx(0.683594), pytest.approx(0.683594)]
+    frame = specialist.get(image["url"] + "1.jpg?size=256&preset=lung")
+    assert frame.status_code == 200 and frame.headers["X-Window-Center"] == "-600"
+    assert Image.open(io.BytesIO(frame.data)).size == (256, 256)
+    thumb = specialist.get(series["thumbnail"])
+    assert thumb.status_code == 200 and max(Image.open(io.BytesIO(thumb.data)).size) == 128
+    assert specialist.get(image["url"] + "2.jpg").status_code == 404  # a CT slice has one frame
+    assert specialist.get(image["download"]).data[128:132] == b"DICM"
+
+    outsider = browser_client("village.doctor2")
+    for path in (f"/cases/{cid}/studies/{uid}", f"/cases/{cid}/studies/{uid}/manifest.json", image["url"] + "1.jpg",
+                 series["thumbnail"], image["download"], f"/cases/{cid}/attachments/panel"):
+        assert outsider.get(path).status_code == 404, path
+
+
+def test_resumable_upload_through_the_page(api, browser_client, samples):
+    cid = new_case(api)
+    doctor = browser_client("village.doctor")
+    token = _token(doctor, cid)
+    data = samples["cr"][0].read_bytes()
+    headers = {"X-CSRFToken": token, "Accept": "application/json"}
+    start = doctor.post(f"/cases/{cid}/attachments/uploads", json={"filename": "CR0001.dcm", "size": len(data)},
+                        headers=headers)
+    assert start.status_code == 201
+    url = start.get_json()["url"]
+    half = len(data) // 2
+    assert doctor.put(url, data=data[:half], headers={**headers, "Upload-Offset": "0"}).get_json()["offset"] == half
+    assert doctor.get(url).get_json()["offset"] == half
+    assert doctor.put(url, data=data[half:], headers={**headers, "Upload-Offset": str(half)}).status_code == 200
+    done = doctor.post(url + "/complete", headers=headers)
+    assert done.status_code == 201 and done.get_json()["studies"][0]["modalities"] == ["CR"]
+    # The CR's patient is 李秀英, the case's 张伟.
+    assert done.get_json()["studies"][0]["safety"]["status"] == "mismatch"
+
+
+def test_inbox_on_the_case_page(api, browser_client, samples, app):
+    from referral.dicom import imaging_for
+    from referral.dicom.intake import Receiver
+    from referral.runtime import db_session
+    from referral.services.attachments import inbox_facility, receive_into_inbox
+
+    with app.app_context():
+        im = imaging_for(app.extensions["referral"].settings)
+        session = db_session()
+        facility = inbox_facility(session, "YX-T01-V01")
+        with im.store.workdir() as workdir:
+            receiver = Receiver(im.store, workdir, im.limits)
+            for p in samples["mr"][:2]:
+                with open(p, "rb") as fh:
+                    receiver.take_stream(p.name, fh)
+            receive_into_inbox(session, facility.id, receiver.intake, im.store, source="C-STORE MRI_T01")
+    cid = new_case(api, patient=SAMPLE_PATIENTS["mr"])
+    doctor = browser_client("village.doctor")
+    page = doctor.get(f"/cases/{cid}").get_data(as_text=True)
+    assert "本机构通过 DICOM 收到的影像检查（1）" in page and "与本患者匹配" in page
+    study_id = re.search(r'name="study_id" value="(\d+)"', page).group(1)
+    r = doctor.post(f"/cases/{cid}/attachments/inbox", data={"study_id": study_id, "csrf_token": _token(doctor, cid)})
+    assert r.status_code == 302
+    page = doctor.get(f"/cases/{cid}").get_data(as_text=True)
+    assert "影像检查已添加到本病例。" in page and "头颅MRI平扫" in page
+    assert "本机构通过 DICOM 收到的影像检查" not in page
+
+
+def test_upload_without_scripts_redirects(api, browser_client, samples):
+    cid = new_case(api)
+    doctor = browser_client("village.doctor")
+    token = _token(doctor, cid)
+    r = doctor.post(f"/cases/{cid}/attachments/files", content_type="multipart/form-data",
+                    data={"file": [(open(samples["ct"][0], "rb"), "CT0001.dcm"), (io.BytesIO(b"hello"), "x.txt")],
+                          "csrf_token": token})
+    assert r.status_code == 302
+    page = doctor.get(f"/cases/{cid}").get_data(as_text=True)
+    assert "已添加 1 个文件。" in page and "x.txt: not a DICOM file" in page
+    assert upload(api, "village.doctor", cid, samples["ct"][:1]).get_json()["studies"][0]["duplicates"] == 1
