@@ -79,9 +79,13 @@ def live_server(app):
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
-    """Debian's Chromium driven by Playwright (never a downloaded browser)."""
+    """Debian's Chromium driven by Playwright (never a downloaded browser).
+
+    Per module, not per session: while Playwright's sync API is open its event loop is the
+    running loop of the main thread, so a longer-lived one would break every later test that
+    uses asyncio or starts Playwright itself."""
     if not os.path.exists(CHROMIUM):
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing on CI (make system-deps installs it)")
