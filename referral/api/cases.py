@@ -8,6 +8,8 @@ from ..domain.errors import ValidationFailed
 from ..domain.workflow import Action
 from ..runtime import db_session
 from ..services import cases as case_service
+from ..services import worklists
+from ..services.case_view import read_case_view
 from ..services.inputs import ACTION_INPUTS, CaseIn, parse
 from . import current_user, endpoint, int_arg, json_body
 from .serializers import advice_json, case_detail, case_summary, event_json, message_json
@@ -25,7 +27,7 @@ def create_case():
     "scope": "mine (created or assigned), queue (waiting for my facility and specialties), all (default)",
     "page": "1-based page number", "per_page": "1..100, default 20"})
 def list_cases():
-    page = case_service.list_cases(
+    page = worklists.list_cases(
         db_session(), current_user(), scope=request.args.get("scope") or "all",
         status=request.args.get("status") or None, urgency=request.args.get("urgency") or None,
         page=int_arg("page", 1), per_page=int_arg("per_page", 20),
@@ -36,7 +38,7 @@ def list_cases():
 
 @endpoint("/cases/{id}", "GET", "One case, with the actions the caller may take", tag="cases")
 def get_case(id: int):
-    case = case_service.read_case(db_session(), current_user(), id, ip=request.remote_addr or "")
+    case = read_case_view(db_session(), current_user(), id, ip=request.remote_addr or "")
     return jsonify(case_detail(case, current_user()))
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from ..domain.errors import Forbidden, NotFound, TooLarge, ValidationFailed
@@ -344,6 +344,21 @@ def outstanding_for(session: Session, user: User) -> int:
     """Notices sent to the user's facility that nobody there has acknowledged yet."""
     return session.scalar(select(func.count(NoticeTarget.id)).where(
         NoticeTarget.facility_id == user.facility_id, NoticeTarget.acknowledged_at.is_(None))) or 0
+
+
+def header_counts(session: Session, user: User) -> tuple[int, int]:
+    """(unread notifications, notices outstanding at the user's facility): the badges in the
+    header of every page, in one statement built once."""
+    unread, outstanding = session.execute(_HEADER_COUNTS, {"user_id": user.id, "facility_id": user.facility_id}).one()
+    return unread or 0, outstanding or 0
+
+
+_HEADER_COUNTS = select(
+    select(func.count(Notification.id)).where(
+        Notification.recipient_id == bindparam("user_id"), Notification.read_at.is_(None)).scalar_subquery(),
+    select(func.count(NoticeTarget.id)).where(
+        NoticeTarget.facility_id == bindparam("facility_id"), NoticeTarget.acknowledged_at.is_(None)).scalar_subquery(),
+)
 
 
 def notice_counts(session: Session, notice_ids: list[int]) -> dict[int, tuple[int, int]]:

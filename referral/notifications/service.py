@@ -206,7 +206,7 @@ def case_audience(session: Session, case: Case, audience: Audience, *, exclude: 
 
 
 def queue_specialists(session: Session, hop: Hop) -> list[User]:
-    """Specialists whose queue shows the hop: the same rule as `services.cases._queue_filter`
+    """Specialists whose queue shows the hop: the same rule as `services.worklists.queue_filter`
     (the hop's specialty, or general practice, which triages everything at its facility)."""
     out = []
     for u in _staff(session, hop.facility_id):

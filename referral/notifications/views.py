@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from ..notices.service import outstanding_for
+from ..notices.service import header_counts
 from ..runtime import db_session
 from ..web.blueprint import _page_headers
 from ..web.session import me, safe_next
@@ -36,17 +36,20 @@ KIND_LABELS = {
 
 @bp.app_context_processor
 def _badge_context() -> dict:
-    """`notification_unread()` for the badge in the header of every page."""
+    """`notification_unread()` and `notices_outstanding()` for the badges in the header of every page."""
+
+    def counts() -> tuple[int, int]:
+        if not getattr(current_user, "is_authenticated", False):
+            return 0, 0
+        if "header_counts" not in g:
+            g.header_counts = header_counts(db_session(), me())
+        return g.header_counts
 
     def notification_unread() -> int:
-        if not getattr(current_user, "is_authenticated", False):
-            return 0
-        return service.unread_count(db_session(), me())
+        return counts()[0]
 
     def notices_outstanding() -> int:
-        if not getattr(current_user, "is_authenticated", False):
-            return 0
-        return outstanding_for(db_session(), me())
+        return counts()[1]
 
     return {"notification_unread": notification_unread, "notices_outstanding": notices_outstanding,
             "notification_kind_label": kind_label}
@@ -78,7 +81,8 @@ def index():
 def count():
     """The badge's counts, for a page that reconnects after being offline or hears of a new notice."""
     session = db_session()
-    return jsonify(unread=service.unread_count(session, me()), notices=outstanding_for(session, me()))
+    unread, notices = header_counts(session, me())
+    return jsonify(unread=unread, notices=notices)
 
 
 @bp.get("/notifications/<int:notification_id>")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, bindparam, exists, false, insert, or_, select, true
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from ..domain.access import CaseScope
 from ..domain.errors import NotFound
 from ..models import AuditEntry, Case, ConsultInvitation, Hop, User
 from .actors import scope_of
+from .statements import cached_statements
 
 
 def case_filter(scope: CaseScope) -> ColumnElement[bool]:
@@ -34,12 +37,31 @@ def case_filter(scope: CaseScope) -> ColumnElement[bool]:
 
 
 def visible_case(session: Session, user: User, case_id: int) -> Case:
-    """The case if `user` may see it; `not_found` whether it is absent or out of scope."""
+    """The case if `user` may see it; `not_found` whether it is absent or out of scope.
+
+    A page asks this several times for one case (the page, then each feature's panel). When
+    the session already holds the case with its hops, the rule's Python form answers from
+    them; otherwise, or when only an invitation would admit the reader, the SQL form does."""
     scope = scope_of(session, user)
-    stmt = select(Case).where(Case.id == case_id, case_filter(scope))
-    case = session.scalars(stmt).unique().first()
+    known = _loaded_case(session, case_id)
+    if known is not None and scope.admits(known.origin_facility_id, [h.facility_id for h in known.hops]):
+        return known
+    (stmt,) = cached_statements(
+        ("visible_case", scope), lambda: (select(Case).where(Case.id == bindparam("case_id"), case_filter(scope)),))
+    case = session.scalars(stmt, {"case_id": case_id}).unique().first()
     if case is None:
         raise NotFound("no such case")
+    return case
+
+
+def _loaded_case(session: Session, case_id: int) -> Case | None:
+    """The case as this session already loaded it, with its hops, or None (no SQL either way)."""
+    case = session.identity_map.get(identity_key(Case, case_id))
+    if case is None:
+        return None
+    state = inspect(case)
+    if state.deleted or state.expired or {"origin_facility_id", "hops"} & state.unloaded:
+        return None
     return case
 
 
@@ -55,14 +77,30 @@ def record_read(
     **details,
 ) -> None:
     """Append an audit entry for a read of protected data, in the caller's transaction."""
-    session.add(
-        AuditEntry(
-            actor_id=user.id,
-            action=action,
-            object_type=object_type,
-            object_id=object_id if object_id is not None else (case.id if case is not None else None),
-            case_id=case.id if case is not None else None,
-            details=details,
-            ip=ip,
-        )
-    )
+    record_reads(session, user, [action], case=case, object_type=object_type, object_id=object_id, ip=ip,
+                 **details)
+
+
+def record_reads(
+    session: Session,
+    user: User,
+    actions: list[str],
+    *,
+    case: Case | None = None,
+    object_type: str = "case",
+    object_id: int | None = None,
+    ip: str = "",
+    **details,
+) -> None:
+    """Append one audit entry per action (a page that shows several kinds of protected data).
+
+    A plain INSERT rather than models added to the session: a read writes nothing else, and
+    the unit of work's flush would cost more than the statement."""
+    case_id = case.id if case is not None else None
+    row = {"actor_id": user.id, "object_type": object_type,
+           "object_id": object_id if object_id is not None else case_id, "case_id": case_id, "details": details,
+           "ip": ip}
+    session.execute(_AUDIT_INSERT, [{**row, "action": action} for action in actions])
+
+
+_AUDIT_INSERT = insert(AuditEntry.__table__)

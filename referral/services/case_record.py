@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ..models import Advice, Case, Event, Message, User
-from .access import record_read, visible_case
+from .access import record_reads, visible_case
 from .transaction import transactional
 from .worklists import PersonLabel
 
@@ -60,8 +60,7 @@ class CaseRecord:
 def read_case_record(session: Session, user: User, case_id: int, *, ip: str = "") -> CaseRecord:
     """Everything the reader may see of one case; `not_found` when out of scope. Audited."""
     case = visible_case(session, user, case_id)
-    for action in AUDITED_READS:
-        record_read(session, user, action, case=case, ip=ip)
+    record_reads(session, user, list(AUDITED_READS), case=case, ip=ip)
     params = {"case_id": case.id}
     events = [
         TimelineEntry(eid, kind, before, after, payload or {}, at, actor_id,

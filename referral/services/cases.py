@@ -1,4 +1,4 @@
-"""Case use cases: create a draft, list, read, and move a case through the workflow.
+"""Case use cases: create a draft, read, and move a case through the workflow (lists: worklists.py).
 
 Every change of status goes through `perform_action`, which checks the
 transition table, applies the action's effect, bumps the version (optimistic
@@ -8,31 +8,28 @@ lock) and appends the timeline event, all in one transaction.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case as sql_case
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..advice.issuing import sign_and_render
 from ..domain import routing, workflow
 from ..domain.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from ..domain.routing import FacilityRef
-from ..domain.vocabulary import URGENCY_ORDER, HopOutcome, Role, Tier, Urgency
+from ..domain.vocabulary import HopOutcome, Role, Tier, Urgency
 from ..domain.workflow import Action, CaseFacts, CaseStatus
 from ..models import Advice, Case, Event, Facility, Hop, Message, Patient, User, utcnow
 from ..notifications import notify_case_event
 from . import inputs
-from .access import case_filter, record_read, visible_case
-from .actors import actor_facts, scope_of
+from .access import record_read, visible_case
+from .actors import actor_facts
 from .auth import password_matches
 from .directory import DbDirectory, ref
 from .sla import current_policy
 from .transaction import transactional
 
 REFERENCE_PREFIX = "YX"
-LIST_SCOPES = ("mine", "queue", "all")
 
 
 # ---------------------------------------------------------------- reading
@@ -82,76 +79,6 @@ def read_advice(session: Session, user: User, case_id: int, *, ip: str = "") -> 
     case = visible_case(session, user, case_id)
     record_read(session, user, "case.advice.read", case=case, ip=ip)
     return list(session.scalars(select(Advice).where(Advice.case_id == case.id).order_by(Advice.version)))
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[Case]
-    total: int
-    page: int
-    per_page: int
-
-
-def list_cases(
-    session: Session,
-    user: User,
-    *,
-    scope: str = "all",
-    status: str | None = None,
-    urgency: str | None = None,
-    page: int = 1,
-    per_page: int = 20,
-) -> Page:
-    """The cases `user` may see, filtered; the queue comes most urgent and soonest due first."""
-    fields = {}
-    if scope not in LIST_SCOPES:
-        fields["scope"] = f"one of {', '.join(LIST_SCOPES)}"
-    statuses = [s for s in (status or "").split(",") if s]
-    if any(s not in CaseStatus.__members__.values() for s in statuses):
-        fields["status"] = "unknown status"
-    if urgency and urgency not in Urgency.__members__.values():
-        fields["urgency"] = "one of routine, urgent, emergency"
-    if page < 1 or not 1 <= per_page <= 100:
-        fields["page"] = "page >= 1 and 1 <= per_page <= 100"
-    if fields:
-        raise ValidationFailed("invalid filter", fields=fields)
-
-    stmt = select(Case).where(case_filter(scope_of(session, user)))
-    current = Hop.__table__.alias("current_hop")
-    stmt = stmt.outerjoin(current, current.c.id == Case.current_hop_id)
-    if scope == "mine":
-        stmt = stmt.where(or_(Case.author_id == user.id, (current.c.assignee_id == user.id) & current.c.closed_at.is_(None)))
-    elif scope == "queue":
-        stmt = stmt.where(*_queue_filter(user, current))
-    if statuses:
-        stmt = stmt.where(Case.status.in_(statuses))
-    if urgency:
-        stmt = stmt.where(Case.urgency == urgency)
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    if scope == "queue":
-        rank = sql_case({u.value: i for i, u in enumerate(URGENCY_ORDER)}, value=Case.urgency)
-        due = func.coalesce(current.c.due_claim_at, current.c.opened_at)
-        stmt = stmt.order_by(rank, due, Case.id)
-    else:
-        stmt = stmt.order_by(Case.updated_at.desc(), Case.id.desc())
-    items = list(session.scalars(stmt.offset((page - 1) * per_page).limit(per_page)).unique())
-    return Page(items, total or 0, page, per_page)
-
-
-def _queue_filter(user: User, current):
-    """Waiting at the caller's facility in one of their specialties; general practitioners
-    triage everything that reaches their facility."""
-    if Role.SPECIALIST.value not in (user.roles or ()):
-        return [False]
-    conditions = [
-        Case.status == CaseStatus.SUBMITTED.value,
-        current.c.facility_id == user.facility_id,
-        current.c.closed_at.is_(None),
-    ]
-    specialties = list(user.specialties or ())
-    if "general_practice" not in specialties:
-        conditions.append(current.c.specialty.in_(specialties))
-    return conditions
 
 
 # ---------------------------------------------------------------- creating

@@ -1,13 +1,14 @@
-"""The lists of the home pages, fast at any size: a specialist's queue, a person's own cases
-("mine") and the cases of an administrator's jurisdiction.
+"""Lists of cases, fast at any size: a specialist's queue, a person's own cases ("mine") and
+every case the caller may see (an administrator's jurisdiction). The home pages and the
+API's `GET /cases` both list through here.
 
-Same rows, same order and same totals as `cases.list_cases` (tests/web/test_worklists.py
-holds them to it), with two differences that make them cheap:
+Two things make them cheap (tests/web/test_worklists.py holds them to the plain ORM form
+of the same questions: same rows, order and totals):
 
 - Each row loads exactly the columns a list shows, as a `CaseSummary`, in one query: no
   ORM objects, no eager loads of the case's author, hops and their users.
-- Each question starts from an index. `list_cases(scope="mine")` is one OR over the whole
-  case table; here each half (cases by author, hops by assignee) is looked up on its own
+- Each question starts from an index. "Mine" as one OR over the whole case table would
+  scan it; here each half (cases by author, hops by assignee) is looked up on its own
   and the halves are united. The jurisdiction's total is counted in two disjoint parts
   (cases that originated in the jurisdiction, and the others that passed through it), the
   second from whichever side is smaller.
@@ -16,13 +17,13 @@ The one access rule (`case_filter`) is applied to every row and every count.
 
 Building a statement and computing its cache key cost more than running it on these
 small pages, so the statements of a list are built once per distinct question (the
-caller's scope and facts, the filters, the page) and reused; they carry their values
-and are re-run against the database every time.
+caller's scope and facts, the filters, the page) and reused (`statements.py`); they carry
+their values and are re-run against the database every time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -32,23 +33,46 @@ from sqlalchemy.orm import Session
 
 from ..domain.access import CaseScope
 from ..domain.errors import ValidationFailed
-from ..domain.vocabulary import URGENCY_ORDER, Urgency
+from ..domain.vocabulary import URGENCY_ORDER, Role, Urgency
 from ..domain.workflow import CaseStatus
 from ..models import Case, Facility, Hop, Patient, User
 from .access import case_filter
 from .actors import scope_of
-from .cases import Page, _queue_filter
+from .statements import cached_statements
+
+LIST_SCOPES = ("mine", "queue", "all")
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list
+    total: int
+    page: int
+    per_page: int
 
 
 @dataclass(frozen=True, slots=True)
 class FacilityLabel:
+    id: int
+    code: str
     name: str
     name_en: str
+    tier: str
 
 
 @dataclass(frozen=True, slots=True)
 class PersonLabel:
     display_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class UserLabel:
+    """A person named on a row: who holds the case."""
+
+    id: int
+    username: str
+    display_name: str
+    title: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +87,13 @@ class HopSummary:
     """Where a case is now; `due_at` is the model's own rule."""
 
     id: int
+    tier: str
+    specialty: str
+    facility_id: int
+    assignee_id: int | None
     facility: FacilityLabel | None
-    assignee: PersonLabel | None
+    assignee: UserLabel | None
+    opened_at: datetime
     closed_at: datetime | None
     claimed_at: datetime | None
     due_claim_at: datetime | None
@@ -83,6 +112,8 @@ class CaseSummary:
     status: str
     specialty: str
     chief_complaint: str
+    version: int
+    created_at: datetime
     updated_at: datetime
     patient: PatientSummary
     origin_facility: FacilityLabel
@@ -97,10 +128,15 @@ _assignee = User.__table__.alias("assignee")
 _patients = Patient.__table__
 
 _SUMMARY_COLUMNS = (
-    Case.id, Case.reference, Case.urgency, Case.status, Case.specialty, Case.chief_complaint, Case.updated_at,
-    _patients.c.name, _patients.c.sex, _patients.c.birth_date, _origin.c.name, _origin.c.name_en,
-    _current.c.id, _current.c.closed_at, _current.c.claimed_at, _current.c.due_claim_at, _current.c.due_advice_at,
-    _hop_facility.c.name, _hop_facility.c.name_en, _assignee.c.display_name,
+    Case.id, Case.reference, Case.urgency, Case.status, Case.specialty, Case.chief_complaint, Case.version,
+    Case.created_at, Case.updated_at,
+    _patients.c.name, _patients.c.sex, _patients.c.birth_date,
+    _origin.c.id, _origin.c.code, _origin.c.name, _origin.c.name_en, _origin.c.tier,
+    _current.c.id, _current.c.tier, _current.c.specialty, _current.c.facility_id, _current.c.assignee_id,
+    _current.c.opened_at, _current.c.closed_at, _current.c.claimed_at, _current.c.due_claim_at,
+    _current.c.due_advice_at,
+    _hop_facility.c.code, _hop_facility.c.name, _hop_facility.c.name_en, _hop_facility.c.tier,
+    _assignee.c.username, _assignee.c.display_name, _assignee.c.title,
 )
 
 
@@ -114,32 +150,22 @@ _SUMMARY_SELECT = (
     .outerjoin(_assignee, _assignee.c.id == _current.c.assignee_id)
 )
 
-STATEMENT_CACHE_SIZE = 2000
-_statements: dict[Hashable, tuple] = {}
-
-
-def _statements_for(key: Hashable, build: Callable[[], tuple]) -> tuple:
-    """The statements `build` makes for `key`, which names everything they depend on."""
-    found = _statements.get(key)
-    if found is None:
-        if len(_statements) >= STATEMENT_CACHE_SIZE:
-            _statements.clear()
-        found = _statements[key] = build()
-    return found
-
-
 def _summary(row) -> CaseSummary:
-    (cid, reference, urgency, status, specialty, complaint, updated_at, p_name, p_sex, p_birth, o_name, o_name_en,
-     hop_id, closed_at, claimed_at, due_claim_at, due_advice_at, f_name, f_name_en, assignee_name) = row
+    (cid, reference, urgency, status, specialty, complaint, version, created_at, updated_at, p_name, p_sex, p_birth,
+     o_id, o_code, o_name, o_name_en, o_tier,
+     hop_id, h_tier, h_specialty, f_id, a_id, opened_at, closed_at, claimed_at, due_claim_at, due_advice_at,
+     f_code, f_name, f_name_en, f_tier, a_username, a_name, a_title) = row
     hop = None
     if hop_id is not None:
         hop = HopSummary(
-            hop_id, FacilityLabel(f_name, f_name_en or "") if f_name is not None else None,
-            PersonLabel(assignee_name) if assignee_name is not None else None,
-            closed_at, claimed_at, due_claim_at, due_advice_at,
+            hop_id, h_tier, h_specialty, f_id, a_id,
+            FacilityLabel(f_id, f_code, f_name, f_name_en or "", f_tier) if f_name is not None else None,
+            UserLabel(a_id, a_username, a_name, a_title) if a_id is not None else None,
+            opened_at, closed_at, claimed_at, due_claim_at, due_advice_at,
         )
-    return CaseSummary(cid, reference, urgency, status, specialty, complaint, updated_at,
-                       PatientSummary(p_name, p_sex, p_birth), FacilityLabel(o_name, o_name_en or ""), hop)
+    return CaseSummary(cid, reference, urgency, status, specialty, complaint, version, created_at, updated_at,
+                       PatientSummary(p_name, p_sex, p_birth), FacilityLabel(o_id, o_code, o_name, o_name_en or "", o_tier),
+                       hop)
 
 
 def _summaries(session: Session, stmt: Select) -> list[CaseSummary]:
@@ -155,35 +181,66 @@ def _page(items: list[CaseSummary], page: int, per_page: int, count: Callable[[]
     return Page(items, count(), page, per_page)
 
 
-def _check_page(page: int, per_page: int) -> None:
-    if page < 1 or not 1 <= per_page <= 100:
-        raise ValidationFailed("invalid filter", fields={"page": "page >= 1 and 1 <= per_page <= 100"})
-
-
-def _statuses(status: str | None) -> list[str]:
-    statuses = [s for s in (status or "").split(",") if s]
-    if any(s not in CaseStatus.__members__.values() for s in statuses):
-        raise ValidationFailed("invalid filter", fields={"status": "unknown status"})
-    return statuses
-
-
-def _check_urgency(urgency: str | None) -> None:
+def _filter_errors(*, scope: str = "all", status: str | None = None, urgency: str | None = None, page: int = 1,
+                   per_page: int = 20) -> dict[str, str]:
+    """What is wrong with a list's filters, by field (empty when nothing is)."""
+    fields = {}
+    if scope not in LIST_SCOPES:
+        fields["scope"] = f"one of {', '.join(LIST_SCOPES)}"
+    if any(s not in CaseStatus.__members__.values() for s in (status or "").split(",") if s):
+        fields["status"] = "unknown status"
     if urgency and urgency not in Urgency.__members__.values():
-        raise ValidationFailed("invalid filter", fields={"urgency": "one of routine, urgent, emergency"})
+        fields["urgency"] = "one of routine, urgent, emergency"
+    if page < 1 or not 1 <= per_page <= 100:
+        fields["page"] = "page >= 1 and 1 <= per_page <= 100"
+    return fields
+
+
+def _check(**filters) -> list[str]:
+    """Refuse bad filters, every wrong field at once; the statuses asked for."""
+    if fields := _filter_errors(**filters):
+        raise ValidationFailed("invalid filter", fields=fields)
+    return [s for s in (filters.get("status") or "").split(",") if s]
+
+
+def list_cases(session: Session, user: User, *, scope: str = "all", status: str | None = None,
+               urgency: str | None = None, page: int = 1, per_page: int = 20) -> Page:
+    """The cases `user` may see, by scope: "queue" (waiting for them), "mine" (written or held by
+    them) or "all"; filtered by status (comma-separated) and urgency."""
+    _check(scope=scope, status=status, urgency=urgency, page=page, per_page=per_page)
+    lister = {"queue": queue, "mine": my_cases, "all": jurisdiction_cases}[scope]
+    return lister(session, user, status=status, urgency=urgency, page=page, per_page=per_page)
 
 
 # ---------------------------------------------------------------- the specialist's queue
 
 
-def queue(session: Session, user: User, *, urgency: str | None = None, page: int = 1, per_page: int = 20) -> Page:
-    """Cases waiting at the specialist's facility in their specialties, most urgent and soonest due first
-    (the rows of `list_cases(scope="queue")`)."""
-    _check_urgency(urgency)
-    _check_page(page, per_page)
+def queue_filter(user: User, current) -> list:
+    """Waiting at the caller's facility in one of their specialties (`current` is the current hop's
+    table); general practitioners triage everything that reaches their facility."""
+    if Role.SPECIALIST.value not in (user.roles or ()):
+        return [False]
+    conditions = [
+        Case.status == CaseStatus.SUBMITTED.value,
+        current.c.facility_id == user.facility_id,
+        current.c.closed_at.is_(None),
+    ]
+    specialties = list(user.specialties or ())
+    if "general_practice" not in specialties:
+        conditions.append(current.c.specialty.in_(specialties))
+    return conditions
+
+
+def queue(session: Session, user: User, *, status: str | None = None, urgency: str | None = None, page: int = 1,
+          per_page: int = 20) -> Page:
+    """Cases waiting at the specialist's facility in their specialties, most urgent and soonest due first."""
+    statuses = _check(status=status, urgency=urgency, page=page, per_page=per_page)
     scope = scope_of(session, user)
 
     def build() -> tuple[Select, Select]:
-        conditions = [case_filter(scope), *_queue_filter(user, _current)]
+        conditions = [case_filter(scope), *queue_filter(user, _current)]
+        if statuses:
+            conditions.append(Case.status.in_(statuses))
         if urgency:
             conditions.append(Case.urgency == urgency)
         count = (select(func.count()).select_from(Case).outerjoin(_current, _current.c.id == Case.current_hop_id)
@@ -194,20 +251,19 @@ def queue(session: Session, user: User, *, urgency: str | None = None, page: int
                 .offset((page - 1) * per_page).limit(per_page))
         return count, rows
 
-    key = ("queue", scope, tuple(user.roles or ()), user.facility_id, tuple(user.specialties or ()), urgency, page,
-           per_page)
-    count, rows = _statements_for(key, build)
+    key = ("queue", scope, tuple(user.roles or ()), user.facility_id, tuple(user.specialties or ()), tuple(statuses),
+           urgency, page, per_page)
+    count, rows = cached_statements(key, build)
     return _page(_summaries(session, rows), page, per_page, lambda: session.scalar(count) or 0)
 
 
 # ---------------------------------------------------------------- "mine"
 
 
-def my_cases(session: Session, user: User, *, status: str | None = None, page: int = 1, per_page: int = 20) -> Page:
-    """The cases `user` wrote or is handling now, most recently changed first
-    (the rows of `list_cases(scope="mine")`)."""
-    statuses = _statuses(status)
-    _check_page(page, per_page)
+def my_cases(session: Session, user: User, *, status: str | None = None, urgency: str | None = None, page: int = 1,
+             per_page: int = 20) -> Page:
+    """The cases `user` wrote or is handling now, most recently changed first."""
+    statuses = _check(status=status, urgency=urgency, page=page, per_page=per_page)
     scope = scope_of(session, user)
 
     def build() -> tuple[Select, Select]:
@@ -217,6 +273,9 @@ def my_cases(session: Session, user: User, *, status: str | None = None, page: i
         if statuses:
             authored = authored.where(Case.status.in_(statuses))
             held = held.where(Case.status.in_(statuses))
+        if urgency:
+            authored = authored.where(Case.urgency == urgency)
+            held = held.where(Case.urgency == urgency)
         ids = union(authored, held).subquery()
         visible = select(Case.id).where(Case.id.in_(select(ids.c.id)), case_filter(scope))
         count = select(func.count()).select_from(visible.subquery())
@@ -224,7 +283,7 @@ def my_cases(session: Session, user: User, *, status: str | None = None, page: i
                 .offset((page - 1) * per_page).limit(per_page))
         return count, rows
 
-    count, rows = _statements_for(("mine", user.id, scope, tuple(statuses), page, per_page), build)
+    count, rows = cached_statements(("mine", user.id, scope, tuple(statuses), urgency, page, per_page), build)
     return _page(_summaries(session, rows), page, per_page, lambda: session.scalar(count) or 0)
 
 
@@ -233,21 +292,23 @@ def my_cases(session: Session, user: User, *, status: str | None = None, page: i
 
 def jurisdiction_cases(session: Session, user: User, *, status: str | None = None, urgency: str | None = None,
                        page: int = 1, per_page: int = 20) -> Page:
-    """Every case `user` may see, most recently changed first (the rows of `list_cases(scope="all")`).
+    """Every case `user` may see, most recently changed first.
 
     The page walks the index on `updated_at`; the total is the expensive part (see `_count_visible`)."""
-    statuses = _statuses(status)
-    _check_urgency(urgency)
-    _check_page(page, per_page)
+    statuses = _check(status=status, urgency=urgency, page=page, per_page=per_page)
     scope = scope_of(session, user)
     filters = []
     if statuses:
         filters.append(Case.status.in_(statuses))
     if urgency:
         filters.append(Case.urgency == urgency)
-    stmt = (_SUMMARY_SELECT.where(case_filter(scope), *filters)
-            .order_by(Case.updated_at.desc(), Case.id.desc()).offset((page - 1) * per_page).limit(per_page))
-    return _page(_summaries(session, stmt), page, per_page, lambda: _count_visible(session, scope, filters))
+
+    def build() -> tuple[Select]:
+        return (_SUMMARY_SELECT.where(case_filter(scope), *filters)
+                .order_by(Case.updated_at.desc(), Case.id.desc()).offset((page - 1) * per_page).limit(per_page)),
+
+    (rows,) = cached_statements(("all", scope, tuple(statuses), urgency, page, per_page), build)
+    return _page(_summaries(session, rows), page, per_page, lambda: _count_visible(session, scope, filters))
 
 
 def _count(session: Session, stmt: Select) -> int:

@@ -16,6 +16,7 @@ from ..runtime import db_session
 from ..services import admin as admin_service
 from ..services.actors import actor_facts
 from ..services.sla import current_policy
+from ..services.inputs import small_int
 from .blueprint import bp
 from .forms import domain_message, translate_fields
 from .session import me
@@ -58,7 +59,7 @@ def users():
     session = db_session()
     facility = request.args.get("facility", "")
     accounts = admin_service.list_users(session, admin, query=request.args.get("q", "")[:100],
-                                        facility_id=int(facility) if facility.isdigit() else None)
+                                        facility_id=small_int(facility))
     return render_template("admin/users.html", accounts=accounts, query=request.args.get("q", ""),
                            facility=facility, facilities=admin_service.facilities_for_accounts(session, admin))
 
@@ -83,7 +84,7 @@ def new_user():
     try:
         account = admin_service.create_account(
             db_session(), admin, username=form.get("username", ""), password=form.get("password", ""),
-            display_name=form.get("display_name", ""), facility_id=int(facility) if facility.isdigit() else -1,
+            display_name=form.get("display_name", ""), facility_id=small_int(facility) or -1,
             roles=form.getlist("roles"), specialties=form.getlist("specialties"), title=form.get("title", ""),
         )
     except DomainError as exc:

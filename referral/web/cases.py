@@ -21,6 +21,7 @@ from ..services import patients as patient_service
 from ..services.case_record import read_case_record
 from ..services.inputs import ICD10 as ICD10_CODE
 from ..services.inputs import CaseIn
+from ..services.inputs import small_int
 from . import forms
 from .blueprint import bp
 from .i18n import current_locale, label
@@ -78,9 +79,9 @@ def _form_context(values: MultiDict, errors: dict, *, case=None, message: str | 
         patients = patient_service.search_patients(session, user, patient_query, ip=_ip())
     chosen = None
     choice = values.get("patient_choice", "")
-    if choice.isdigit():
+    if (choice_id := small_int(choice)) is not None:
         try:
-            chosen = patient_service.patient_of_facility(session, user, int(choice))
+            chosen = patient_service.patient_of_facility(session, user, choice_id)
         except NotFound:
             errors.setdefault("patient", _("Choose an existing patient or enter a new one."))
     if chosen is not None and all(p.id != chosen.id for p in patients):
@@ -152,7 +153,7 @@ def _save_case_form(case):
         else:
             version = values.get("version", "")
             case = draft_service.update_draft(session, user, case.id, parsed,
-                                              version=int(version) if version.isdigit() else None)
+                                              version=small_int(version))
     except ValidationFailed as exc:
         return render_template("cases/form.html", **_form_context(
             values, forms.translate_fields(exc.fields), case=case, message=forms.domain_message(exc))), 422
@@ -212,7 +213,7 @@ def act(case_id: int, action: str):
     if action not in set(Action):
         abort(404)
     version_raw = request.form.get("version", "")
-    version = int(version_raw) if version_raw.isdigit() else None
+    version = small_int(version_raw)
     data = forms.action_data(action, request.form)
     errors = forms.validate_action(action, data)
     values = request.form.copy()

@@ -13,7 +13,7 @@ from werkzeug.datastructures import MultiDict
 
 from ..domain.errors import DomainError, RoutingError, ValidationFailed
 from ..domain.icd10 import lookup as icd10_lookup
-from ..services.inputs import ACTION_INPUTS, CaseIn, Strict
+from ..services.inputs import ACTION_INPUTS, CaseIn, Strict, small_int
 
 VITALS = ("temperature_c", "heart_rate", "resp_rate", "bp_systolic", "bp_diastolic", "spo2", "weight_kg",
           "glucose_mmol")
@@ -100,8 +100,9 @@ def diagnoses_from(form: MultiDict, locale: str) -> list[dict]:
     rows = [{"code": c.strip().upper(), "name": n.strip()}
             for c, n in zip(form.getlist("dx_code"), form.getlist("dx_name"), strict=False) if c.strip()]
     remove = form.get("remove_dx")
-    if remove is not None and remove.isdigit() and int(remove) < len(rows):
-        rows.pop(int(remove))
+    index = small_int(remove)
+    if index is not None and index < len(rows):
+        rows.pop(index)
     add = form.get("add_dx") or ""
     if add:
         entry = icd10_lookup(add)
@@ -122,9 +123,9 @@ def case_data(form: MultiDict, locale: str) -> dict[str, Any]:
         "vitals": {k: _text(form, k) for k in VITALS if _text(form, k)},
         "diagnoses": diagnoses_from(form, locale),
     }
-    choice = _text(form, "patient_choice")
-    if choice.isdigit():
-        data["patient_id"] = int(choice)
+    choice = small_int(_text(form, "patient_choice"))
+    if choice is not None:
+        data["patient_id"] = choice
     else:
         data["patient"] = {
             "name": _text(form, "patient_name"),

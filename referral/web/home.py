@@ -12,6 +12,7 @@ from ..runtime import db_session
 from ..services import admin as admin_service
 from ..services import worklists
 from ..services.actors import actor_facts
+from ..services.inputs import small_int
 from .blueprint import bp
 from .session import me
 
@@ -29,8 +30,7 @@ PER_PAGE = 20
 
 
 def _page_arg(name: str) -> int:
-    value = request.args.get(name, "1")
-    return max(1, min(int(value), 10_000)) if value.isdigit() else 1
+    return max(1, min(small_int(request.args.get(name)) or 1, 10_000))
 
 
 def _choice(name: str, allowed) -> str | None:

@@ -276,3 +276,20 @@ def test_the_case_page_records_each_read_in_the_audit_trail(signed_in, users, da
                                                "case.read"]
     assert {a.ip for a in reads} == {"127.0.0.1"}
     assert specialist.get("/cases/999999").status_code == 404
+
+
+def test_numbers_in_forms_and_links_that_are_not_plain_digits_get_a_page_not_a_crash(signed_in):
+    """"²" is a digit to Python's str.isdigit but no number: every form and link treats it as absent."""
+    doctor = signed_in("village.doctor")
+    assert doctor.get("/?page=²").status_code == 200
+    r = post_form(doctor, "/cases/new", {**NEW_CASE, "remove_dx": "²"})
+    assert r.status_code == 200 and 'value="I20.0"' in r.get_data(as_text=True)  # the form again, the diagnosis kept
+    r = post_form(doctor, "/cases/new", {**NEW_CASE, "patient_choice": "²", "intent": "save"})
+    assert r.status_code == 302  # a new patient from the typed fields
+    case_id = _case_id(r)
+    page = doctor.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "周春花" in page and "I20.0" in page
+    r = post_form(doctor, f"/cases/{case_id}/actions/submit", {"version": "²"}, token_from=f"/cases/{case_id}")
+    assert r.status_code < 500
+    admin = signed_in("county.admin")
+    assert admin.get("/admin/users?facility=²").status_code == 200

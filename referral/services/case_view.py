@@ -1,0 +1,175 @@
+"""One case as plain rows, for a reader who changes nothing (the API's case detail).
+
+`visible_case` loads the case as a model with its patient, facilities, author and every
+hop with its facility and assignee: what a transition needs. A reader needs the same facts
+but none of the ORM's bookkeeping, which costs more than the two queries themselves. Here
+they come from one statement (the case joined to each of its hops) built once per access scope, as frozen dataclasses that use
+the models' attribute names, so the serializers and `allowed_actions` take either.
+
+The access rule is the same `case_filter`; the read is audited like `cases.read_case`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import Select, bindparam, select
+from sqlalchemy.orm import Session
+
+from ..domain.errors import NotFound
+from ..models import Case, Facility, Hop, Patient, User
+from .access import case_filter, record_read
+from .actors import scope_of
+from .transaction import transactional
+from .statements import cached_statements
+from .worklists import FacilityLabel, UserLabel
+
+
+@dataclass(frozen=True, slots=True)
+class PatientView:
+    id: int
+    name: str
+    sex: str
+    birth_date: date | None
+    id_number: str | None
+    phone: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class HopView:
+    """One stay of the case at a facility; `due_at` is the model's own rule."""
+
+    id: int
+    seq: int
+    tier: str
+    facility_id: int
+    specialty: str
+    assignee_id: int | None
+    routed_by: str
+    opened_at: datetime
+    claimed_at: datetime | None
+    closed_at: datetime | None
+    due_claim_at: datetime | None
+    due_advice_at: datetime | None
+    outcome: str | None
+    facility: FacilityLabel
+    assignee: UserLabel | None
+
+    due_at = property(Hop.due_at.fget)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseView:
+    """What a reader sees of a case, by the names of `Case`."""
+
+    id: int
+    reference: str | None
+    status: str
+    urgency: str
+    specialty: str
+    chief_complaint: str
+    clinical_question: str
+    history: str
+    vitals: dict
+    diagnoses: list
+    outcome: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None
+    closed_at: datetime | None
+    author_id: int
+    origin_facility_id: int
+    current_hop_id: int | None
+    patient: PatientView
+    origin_facility: FacilityLabel
+    author: UserLabel
+    hops: tuple[HopView, ...]
+
+    @property
+    def current_hop(self) -> HopView | None:
+        return next((h for h in self.hops if h.id == self.current_hop_id), None)
+
+
+# Aliases throughout: the access rule's EXISTS over hops must not correlate with the hops joined here.
+_patients = Patient.__table__
+_origin = Facility.__table__.alias("origin_facility")
+_author = User.__table__.alias("author")
+_hops = Hop.__table__.alias("hop")
+_facilities = Facility.__table__.alias("hop_facility")
+_users = User.__table__.alias("assignee")
+
+_CASE_COLUMNS = (
+    Case.id, Case.reference, Case.status, Case.urgency, Case.specialty, Case.chief_complaint, Case.clinical_question,
+    Case.history, Case.vitals, Case.diagnoses, Case.outcome, Case.version, Case.created_at, Case.updated_at,
+    Case.submitted_at, Case.closed_at, Case.author_id, Case.origin_facility_id, Case.current_hop_id,
+    _patients.c.id, _patients.c.name, _patients.c.sex, _patients.c.birth_date, _patients.c.id_number,
+    _patients.c.phone,
+    _origin.c.code, _origin.c.name, _origin.c.name_en, _origin.c.tier,
+    _author.c.username, _author.c.display_name, _author.c.title,
+)
+_HOP_COLUMNS = (
+    _hops.c.id, _hops.c.seq, _hops.c.tier, _hops.c.facility_id, _hops.c.specialty, _hops.c.assignee_id,
+    _hops.c.routed_by, _hops.c.opened_at, _hops.c.claimed_at, _hops.c.closed_at, _hops.c.due_claim_at,
+    _hops.c.due_advice_at, _hops.c.outcome,
+    _facilities.c.code, _facilities.c.name, _facilities.c.name_en, _facilities.c.tier,
+    _users.c.username, _users.c.display_name, _users.c.title,
+)
+# One row per hop (one row with empty hop columns for a draft), in hop order.
+_CASE_SELECT = (
+    select(*_CASE_COLUMNS, *_HOP_COLUMNS).select_from(Case)
+    .join(_patients, _patients.c.id == Case.patient_id)
+    .join(_origin, _origin.c.id == Case.origin_facility_id)
+    .join(_author, _author.c.id == Case.author_id)
+    .outerjoin(_hops, _hops.c.case_id == Case.id)
+    .outerjoin(_facilities, _facilities.c.id == _hops.c.facility_id)
+    .outerjoin(_users, _users.c.id == _hops.c.assignee_id)
+    .where(Case.id == bindparam("case_id"))
+    .order_by(_hops.c.seq)
+)
+_SPLIT = len(_CASE_COLUMNS)
+
+
+@transactional
+def read_case_view(session: Session, user: User, case_id: int, *, ip: str = "") -> CaseView:
+    """The case for display if `user` may see it (`not_found` otherwise); the read is audited."""
+    scope = scope_of(session, user)
+    (stmt,) = cached_statements(("case_view", scope), lambda: _visible(scope))
+    rows = session.execute(stmt, {"case_id": case_id}).all()
+    if not rows:
+        raise NotFound("no such case")
+    hops = tuple(_hop(row[_SPLIT:]) for row in rows if row[_SPLIT] is not None)
+    view = _case(rows[0][:_SPLIT], hops)
+    record_read(session, user, "case.read", case=view, ip=ip)
+    return view
+
+
+def _visible(scope) -> tuple[Select]:
+    return (_CASE_SELECT.where(case_filter(scope)),)
+
+
+def _case(row, hops: tuple[HopView, ...]) -> CaseView:
+    (cid, reference, status, urgency, specialty, complaint, question, history, vitals, diagnoses, outcome, version,
+     created_at, updated_at, submitted_at, closed_at, author_id, origin_id, current_hop_id,
+     p_id, p_name, p_sex, p_birth, p_id_number, p_phone,
+     o_code, o_name, o_name_en, o_tier, a_username, a_name, a_title) = row
+    return CaseView(
+        cid, reference, status, urgency, specialty, complaint, question, history or "", vitals or {}, diagnoses or [],
+        outcome, version, created_at, updated_at, submitted_at, closed_at, author_id, origin_id, current_hop_id,
+        PatientView(p_id, p_name, p_sex, p_birth, p_id_number, p_phone),
+        FacilityLabel(origin_id, o_code, o_name, o_name_en or "", o_tier),
+        UserLabel(author_id, a_username, a_name, a_title),
+        hops,
+    )
+
+
+def _hop(row) -> HopView:
+    (hid, seq, tier, facility_id, specialty, assignee_id, routed_by, opened_at, claimed_at, closed_at, due_claim_at,
+     due_advice_at, outcome, f_code, f_name, f_name_en, f_tier, a_username, a_name, a_title) = row
+    return HopView(
+        hid, seq, tier, facility_id, specialty, assignee_id, routed_by, opened_at, claimed_at, closed_at,
+        due_claim_at, due_advice_at, outcome,
+        FacilityLabel(facility_id, f_code, f_name, f_name_en or "", f_tier),
+        UserLabel(assignee_id, a_username, a_name, a_title) if assignee_id is not None else None,
+    )
