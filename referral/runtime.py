@@ -31,6 +31,9 @@ class Runtime:
             )
         else:
             limiter = MemoryRateLimiter(settings.login_max_failures, settings.login_window_seconds)
+        from .services.auth import use_reentry_limiter
+
+        use_reentry_limiter(limiter)
         return cls(settings, Database(settings.database_url), limiter, redis_client)
 
 

@@ -118,6 +118,19 @@ def get_user(session: Session, admin: User, user_id: int) -> User:
     return user
 
 
+def _require_may_manage(admin: User, user: User) -> None:
+    """Accounts answer to the level above: only a system administrator changes a system
+    administrator, and an administrator's account is changed by an administrator of a
+    facility above theirs, not by a colleague at the same facility (who could otherwise
+    take it over by resetting its password). Anyone may edit their own account."""
+    if _is_sysadmin(admin) or user.id == admin.id:
+        return
+    if Role.SYSADMIN.value in (user.roles or ()):
+        raise Forbidden("only a system administrator may change a system administrator")
+    if Role.ADMIN.value in (user.roles or ()) and user.facility_id == admin.facility_id:
+        raise Forbidden("an administrator's account is managed by an administrator of the facility above")
+
+
 def _check_roles(admin: User, roles: list[str], specialties: list[str]) -> None:
     fields = {}
     if Role.SYSADMIN.value in roles and not _is_sysadmin(admin):
@@ -162,8 +175,7 @@ def update_account(session: Session, admin: User, user_id: int, *, display_name:
     _check_roles(admin, list(roles), list(specialties))
     if user.id == admin.id and Role.ADMIN.value not in roles and not _is_sysadmin(admin):
         raise ValidationFailed("cannot save the account", fields={"roles": "you cannot remove your own admin role"})
-    if Role.SYSADMIN.value in (user.roles or ()) and not _is_sysadmin(admin):
-        raise Forbidden("only a system administrator may change a system administrator")
+    _require_may_manage(admin, user)
     user.display_name = (display_name or "").strip() or user.username
     user.title = (title or "").strip()
     user.roles, user.specialties = list(roles), list(specialties)
@@ -177,8 +189,7 @@ def set_active(session: Session, admin: User, user_id: int, active: bool) -> Use
     user = get_user(session, admin, user_id)
     if user.id == admin.id and not active:
         raise ValidationFailed("cannot deactivate", fields={"active": "you cannot deactivate your own account"})
-    if Role.SYSADMIN.value in (user.roles or ()) and not _is_sysadmin(admin):
-        raise Forbidden("only a system administrator may change a system administrator")
+    _require_may_manage(admin, user)
     user.active = active
     if not active:
         end_sessions(session, user)
@@ -190,10 +201,11 @@ def set_active(session: Session, admin: User, user_id: int, active: bool) -> Use
 def reset_password(session: Session, admin: User, user_id: int, new_password: str) -> User:
     """Set a new password for an account (e.g. forgotten); its sessions and tokens end."""
     user = get_user(session, admin, user_id)
+    if user.id == admin.id:
+        raise Forbidden("change your own password on your account page, with your current password")
     if len(new_password or "") < MIN_PASSWORD:
         raise ValidationFailed("password too short", fields={"password": f"at least {MIN_PASSWORD} characters"})
-    if Role.SYSADMIN.value in (user.roles or ()) and not _is_sysadmin(admin):
-        raise Forbidden("only a system administrator may change a system administrator")
+    _require_may_manage(admin, user)
     user.password_hash = hash_password(new_password)
     end_sessions(session, user)
     _audit(session, admin, "user.reset_password", user)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, lazyload
 
 from ..domain.errors import RateLimited, Unauthorized
 from ..models import ApiToken, User, utcnow
-from .ratelimit import RateLimiter
+from .ratelimit import MemoryRateLimiter, RateLimiter
 from .transaction import transactional
 
 _hasher = PasswordHasher()
@@ -30,6 +30,29 @@ def password_matches(user: User, password: str) -> bool:
         return _hasher.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+# Passwords typed again to confirm who is acting (signing advice, changing one's password)
+# are limited like sign-ins: a session left open must not let anyone guess the password.
+_reentry_limiter: RateLimiter = MemoryRateLimiter(5, 900)
+
+
+def use_reentry_limiter(limiter: RateLimiter) -> None:
+    """Count re-entered passwords with the application's limiter (shared through Redis when configured)."""
+    global _reentry_limiter
+    _reentry_limiter = limiter
+
+
+def reentered_password_matches(user: User, password: str) -> bool:
+    """Whether the signed-in `user` typed their password; `rate_limited` after repeated failures."""
+    key = f"reauth:{user.id}"
+    if _reentry_limiter.blocked(key):
+        raise RateLimited("too many wrong passwords; wait a few minutes and try again")
+    if not password_matches(user, password):
+        _reentry_limiter.hit(key)
+        return False
+    _reentry_limiter.reset(key)
+    return True
 
 
 def check_credentials(session: Session, limiter: RateLimiter, username: str, password: str, ip: str = "") -> User:

@@ -24,7 +24,7 @@ from ..notifications import notify_case_event
 from . import inputs
 from .access import record_read, visible_case
 from .actors import actor_facts
-from .auth import password_matches
+from .auth import reentered_password_matches
 from .directory import DbDirectory, ref
 from .sla import current_policy
 from .transaction import transactional
@@ -291,7 +291,7 @@ def _decline(session, case, user, fields, now):
 
 
 def _issue_advice(session, case, user, fields, now):
-    if not password_matches(user, fields.password):
+    if not reentered_password_matches(user, fields.password):
         raise ValidationFailed("signing needs your password", fields={"password": "the password does not match"})
     hop = case.current_hop
     previous = session.scalars(

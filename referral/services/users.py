@@ -92,10 +92,10 @@ def set_locale(session: Session, user: User, locale: str) -> None:
 
 def change_own_password(session: Session, user: User, current_password: str, new_password: str) -> None:
     """A user changing their own password must know the current one; every other session ends."""
-    from .auth import password_matches
+    from .auth import reentered_password_matches
 
     fields = {}
-    if not password_matches(user, current_password or ""):
+    if not reentered_password_matches(user, current_password or ""):
         fields["current_password"] = "the current password does not match"
     if len(new_password or "") < MIN_PASSWORD:
         fields["new_password"] = f"at least {MIN_PASSWORD} characters"

@@ -157,6 +157,19 @@ def test_issue_advice_needs_the_signers_password(api, submitted):
     assert r.status_code == 200
 
 
+def test_guessing_the_signing_password_is_rate_limited(api, submitted):
+    """Five wrong passwords at signing, then even the right one waits: an unattended session
+    cannot be used to guess the specialist's password."""
+    api.act("township.specialist", submitted, "claim")
+    advice = {"assessment": "x", "disposition": "manage_locally"}
+    for attempt in range(5):
+        r = api.act("township.specialist", submitted, "issue_advice", advice=advice, password=f"guess-{attempt}")
+        assert r.status_code == 422
+    r = api.act("township.specialist", submitted, "issue_advice", advice=advice, password=DEMO_PASSWORD)
+    assert r.status_code == 429 and r.get_json()["error"] == "rate_limited"
+    assert _case(api, submitted)["status"] == "in_review"  # nothing was signed
+
+
 def test_version_must_be_a_number_not_a_boolean(api, submitted):
     r = api.post("township.specialist", f"/api/v1/cases/{submitted}/actions/claim", json={"version": True})
     assert r.status_code == 422 and "version" in r.get_json()["fields"]

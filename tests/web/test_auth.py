@@ -102,6 +102,17 @@ def test_password_change_refusals_keep_the_user_informed(signed_in):
     assert "至少8个字符" in r.get_data(as_text=True)
 
 
+def test_guessing_the_current_password_is_rate_limited(signed_in):
+    client = signed_in("village.doctor")
+    change = {"new_password": "a-new-pass-2026", "confirm_password": "a-new-pass-2026"}
+    for attempt in range(5):
+        r = post_form(client, "/account/password", {"current_password": f"guess-{attempt}", **change})
+        assert r.status_code == 422
+    r = post_form(client, "/account/password", {"current_password": DEMO_PASSWORD, **change})
+    assert r.status_code == 429
+    assert sign_in(client.application.test_client(), "village.doctor").status_code == 302  # the old password still works
+
+
 def test_a_form_without_the_csrf_token_is_refused_and_changes_nothing(signed_in):
     client = signed_in("village.doctor")
     r = client.post("/account/password", data={"current_password": DEMO_PASSWORD, "new_password": "x" * 12,
