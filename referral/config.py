@@ -63,6 +63,7 @@ class Settings:
             public_url=public_url.rstrip("/") if public_url else None,
             session_cookie_secure=secure == "1",
             **_consult_settings(overrides),
+            extra={**_notify_settings(), **overrides.pop("extra", {})},
             **overrides,
         )
 
@@ -101,4 +102,26 @@ def _consult_settings(overrides: dict) -> dict:
         values["turn_ttl_seconds"] = int(os.environ["REFERRAL_TURN_TTL"])
     if os.environ.get("REFERRAL_CONSULT_AGENT_URL") and "consult_agent_url" not in overrides:
         values["consult_agent_url"] = os.environ["REFERRAL_CONSULT_AGENT_URL"]
+    return values
+
+
+# Outbound notification gateways: environment variable -> key of `Settings.extra` (see notifications/channels.py).
+NOTIFY_VARIABLES = {
+    "REFERRAL_NOTIFY_CHANNELS": "notify_channels",  # comma-separated: log, sms, email (default: log)
+    "REFERRAL_SMS_GATEWAY_URL": "sms_gateway_url",
+    "REFERRAL_SMS_API_KEY": "sms_api_key",
+    "REFERRAL_SMTP_HOST": "smtp_host",
+    "REFERRAL_SMTP_PORT": "smtp_port",
+    "REFERRAL_SMTP_SENDER": "smtp_sender",
+}
+
+
+def _notify_settings() -> dict:
+    """The SMS and e-mail gateways of outbound notifications, from the environment."""
+    values = {key: os.environ[name].strip() for name, key in NOTIFY_VARIABLES.items() if os.environ.get(name, "").strip()}
+    if values.get("smtp_port") and not values["smtp_port"].isdecimal():
+        raise ValueError("REFERRAL_SMTP_PORT must be a port number")
+    public = os.environ.get("REFERRAL_PUBLIC_URL", "").strip()
+    if public:
+        values["public_base_url"] = public.rstrip("/")
     return values

@@ -109,14 +109,22 @@ def channels_from_config(config: Mapping) -> list[Channel]:
         if name == "log":
             built.append(LogChannel())
         elif name == "sms":
-            built.append(SmsGatewayChannel(str(config["sms_gateway_url"]), str(config.get("sms_api_key", "")),
-                                           base_url=base))
+            built.append(SmsGatewayChannel(_required(config, "sms_gateway_url", "sms"),
+                                           str(config.get("sms_api_key", "")), base_url=base))
         elif name == "email":
-            built.append(SmtpChannel(str(config["smtp_host"]), int(config.get("smtp_port", 25)),
+            built.append(SmtpChannel(_required(config, "smtp_host", "email"), int(config.get("smtp_port", 25)),
                                      str(config.get("smtp_sender", "referral@localhost")), base_url=base))
         else:
             raise ValueError(f"unknown notification channel {name!r} (known: log, sms, email)")
     return built
+
+
+def _required(config: Mapping, key: str, channel: str) -> str:
+    value = str(config.get(key) or "").strip()
+    if not value:
+        raise ValueError(f"the {channel} notification channel needs {key} "
+                         f"(environment: REFERRAL_{key.upper()})")
+    return value
 
 
 class Dispatcher:

@@ -28,6 +28,23 @@ def test_the_demo_default_is_the_log_channel():
     assert [type(c) for c in built] == [LogChannel, SmsGatewayChannel, SmtpChannel]
 
 
+def test_the_gateways_come_from_the_environment(monkeypatch, tmp_path):
+    from referral.config import Settings
+
+    for name, value in {"REFERRAL_NOTIFY_CHANNELS": "log, sms, email", "REFERRAL_SMS_GATEWAY_URL": "http://127.0.0.1:9/sms",
+                        "REFERRAL_SMS_API_KEY": "key-9", "REFERRAL_SMTP_HOST": "mail.yunxi.example",
+                        "REFERRAL_SMTP_PORT": "2525", "REFERRAL_PUBLIC_URL": "https://referral.yunxi.example/"}.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings.from_env(data_dir=tmp_path)
+    log, sms, email = channels_from_config(settings.extra)
+    assert (type(log), type(sms), type(email)) == (LogChannel, SmsGatewayChannel, SmtpChannel)
+    assert sms.url == "http://127.0.0.1:9/sms" and email.port == 2525
+    assert sms.base_url == "https://referral.yunxi.example"
+    monkeypatch.delenv("REFERRAL_SMS_GATEWAY_URL")
+    with pytest.raises(ValueError, match="REFERRAL_SMS_GATEWAY_URL"):
+        channels_from_config(Settings.from_env(data_dir=tmp_path).extra)
+
+
 def test_log_channel_writes_what_would_be_sent(caplog):
     with caplog.at_level(logging.INFO, logger="referral.notifications.outbound"):
         LogChannel().send(MESSAGE)
