@@ -8,27 +8,17 @@ shortest (most general) first.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 
+from .terms import Term, load_terms
 
-@dataclass(frozen=True)
-class Icd10Entry:
-    code: str
-    zh: str
-    en: str
-
-    def name(self, locale: str = "zh") -> str:
-        return self.en if locale.startswith("en") else self.zh
+Icd10Entry = Term
 
 
 @cache
 def all_entries() -> tuple[Icd10Entry, ...]:
     """Every entry of the curated list, ordered by code."""
-    raw = json.loads(resources.files("referral.data").joinpath("icd10.json").read_text("utf-8"))
-    return tuple(sorted((Icd10Entry(**item) for item in raw), key=lambda e: e.code))
+    return tuple(sorted(load_terms("icd10.json"), key=lambda e: e.code))
 
 
 def lookup(code: str) -> Icd10Entry | None:

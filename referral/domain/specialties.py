@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 
+from .terms import Term, load_terms
 
-@dataclass(frozen=True)
-class Specialty:
-    code: str
-    zh: str
-    en: str
-
-    def name(self, locale: str = "zh") -> str:
-        return self.en if locale.startswith("en") else self.zh
+Specialty = Term
 
 
 @cache
 def all_specialties() -> tuple[Specialty, ...]:
     """Every specialty, in the order of the data file."""
-    raw = json.loads(resources.files("referral.data").joinpath("specialties.json").read_text("utf-8"))
-    return tuple(Specialty(**item) for item in raw)
+    return load_terms("specialties.json")
 
 
 @cache
