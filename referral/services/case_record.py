@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from ..models import Advice, Case, Event, Message, User
 from .access import record_reads, visible_case
 from .transaction import transactional
-from .worklists import PersonLabel
+from .rows import PersonLabel
 
 AUDITED_READS = ("case.read", "case.events.read", "case.messages.read", "case.advice.read")
 

@@ -23,7 +23,7 @@ from .access import case_filter, record_read
 from .actors import scope_of
 from .transaction import transactional
 from .statements import cached_statements
-from .worklists import FacilityLabel, UserLabel
+from .rows import FacilityLabel, HopRow, UserLabel, hop_columns, hop_row
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,29 +34,6 @@ class PatientView:
     birth_date: date | None
     id_number: str | None
     phone: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class HopView:
-    """One stay of the case at a facility; `due_at` is the model's own rule."""
-
-    id: int
-    seq: int
-    tier: str
-    facility_id: int
-    specialty: str
-    assignee_id: int | None
-    routed_by: str
-    opened_at: datetime
-    claimed_at: datetime | None
-    closed_at: datetime | None
-    due_claim_at: datetime | None
-    due_advice_at: datetime | None
-    outcome: str | None
-    facility: FacilityLabel
-    assignee: UserLabel | None
-
-    due_at = property(Hop.due_at.fget)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,10 +62,10 @@ class CaseView:
     patient: PatientView
     origin_facility: FacilityLabel
     author: UserLabel
-    hops: tuple[HopView, ...]
+    hops: tuple[HopRow, ...]
 
     @property
-    def current_hop(self) -> HopView | None:
+    def current_hop(self) -> HopRow | None:
         return next((h for h in self.hops if h.id == self.current_hop_id), None)
 
 
@@ -109,16 +86,9 @@ _CASE_COLUMNS = (
     _origin.c.code, _origin.c.name, _origin.c.name_en, _origin.c.tier,
     _author.c.username, _author.c.display_name, _author.c.title,
 )
-_HOP_COLUMNS = (
-    _hops.c.id, _hops.c.seq, _hops.c.tier, _hops.c.facility_id, _hops.c.specialty, _hops.c.assignee_id,
-    _hops.c.routed_by, _hops.c.opened_at, _hops.c.claimed_at, _hops.c.closed_at, _hops.c.due_claim_at,
-    _hops.c.due_advice_at, _hops.c.outcome,
-    _facilities.c.code, _facilities.c.name, _facilities.c.name_en, _facilities.c.tier,
-    _users.c.username, _users.c.display_name, _users.c.title,
-)
 # One row per hop (one row with empty hop columns for a draft), in hop order.
 _CASE_SELECT = (
-    select(*_CASE_COLUMNS, *_HOP_COLUMNS).select_from(Case)
+    select(*_CASE_COLUMNS, *hop_columns(_hops, _facilities, _users)).select_from(Case)
     .join(_patients, _patients.c.id == Case.patient_id)
     .join(_origin, _origin.c.id == Case.origin_facility_id)
     .join(_author, _author.c.id == Case.author_id)
@@ -139,7 +109,7 @@ def read_case_view(session: Session, user: User, case_id: int, *, ip: str = "") 
     rows = session.execute(stmt, {"case_id": case_id}).all()
     if not rows:
         raise NotFound("no such case")
-    hops = tuple(_hop(row[_SPLIT:]) for row in rows if row[_SPLIT] is not None)
+    hops = tuple(hop for row in rows if (hop := hop_row(row[_SPLIT:])) is not None)
     view = _case(rows[0][:_SPLIT], hops)
     record_read(session, user, "case.read", case=view, ip=ip)
     return view
@@ -149,7 +119,7 @@ def _visible(scope) -> tuple[Select]:
     return (_CASE_SELECT.where(case_filter(scope)),)
 
 
-def _case(row, hops: tuple[HopView, ...]) -> CaseView:
+def _case(row, hops: tuple[HopRow, ...]) -> CaseView:
     (cid, reference, status, urgency, specialty, complaint, question, history, vitals, diagnoses, outcome, version,
      created_at, updated_at, submitted_at, closed_at, author_id, origin_id, current_hop_id,
      p_id, p_name, p_sex, p_birth, p_id_number, p_phone,
@@ -161,15 +131,4 @@ def _case(row, hops: tuple[HopView, ...]) -> CaseView:
         FacilityLabel(origin_id, o_code, o_name, o_name_en or "", o_tier),
         UserLabel(author_id, a_username, a_name, a_title),
         hops,
-    )
-
-
-def _hop(row) -> HopView:
-    (hid, seq, tier, facility_id, specialty, assignee_id, routed_by, opened_at, claimed_at, closed_at, due_claim_at,
-     due_advice_at, outcome, f_code, f_name, f_name_en, f_tier, a_username, a_name, a_title) = row
-    return HopView(
-        hid, seq, tier, facility_id, specialty, assignee_id, routed_by, opened_at, claimed_at, closed_at,
-        due_claim_at, due_advice_at, outcome,
-        FacilityLabel(facility_id, f_code, f_name, f_name_en or "", f_tier),
-        UserLabel(assignee_id, a_username, a_name, a_title) if assignee_id is not None else None,
     )

@@ -38,6 +38,7 @@ from ..domain.workflow import CaseStatus
 from ..models import Case, Facility, Hop, Patient, User
 from .access import case_filter
 from .actors import scope_of
+from .rows import HOP_WIDTH, FacilityLabel, HopRow, hop_columns, hop_row
 from .statements import cached_statements
 
 LIST_SCOPES = ("mine", "queue", "all")
@@ -52,54 +53,10 @@ class Page:
 
 
 @dataclass(frozen=True, slots=True)
-class FacilityLabel:
-    id: int
-    code: str
-    name: str
-    name_en: str
-    tier: str
-
-
-@dataclass(frozen=True, slots=True)
-class PersonLabel:
-    display_name: str
-
-
-@dataclass(frozen=True, slots=True)
-class UserLabel:
-    """A person named on a row: who holds the case."""
-
-    id: int
-    username: str
-    display_name: str
-    title: str | None
-
-
-@dataclass(frozen=True, slots=True)
 class PatientSummary:
     name: str
     sex: str
     birth_date: date | None
-
-
-@dataclass(frozen=True, slots=True)
-class HopSummary:
-    """Where a case is now; `due_at` is the model's own rule."""
-
-    id: int
-    tier: str
-    specialty: str
-    facility_id: int
-    assignee_id: int | None
-    facility: FacilityLabel | None
-    assignee: UserLabel | None
-    opened_at: datetime
-    closed_at: datetime | None
-    claimed_at: datetime | None
-    due_claim_at: datetime | None
-    due_advice_at: datetime | None
-
-    due_at = property(Hop.due_at.fget)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +74,7 @@ class CaseSummary:
     updated_at: datetime
     patient: PatientSummary
     origin_facility: FacilityLabel
-    current_hop: HopSummary | None
+    current_hop: HopRow | None
 
 
 # The current hop and the facilities and person of a row, joined by alias.
@@ -132,11 +89,7 @@ _SUMMARY_COLUMNS = (
     Case.created_at, Case.updated_at,
     _patients.c.name, _patients.c.sex, _patients.c.birth_date,
     _origin.c.id, _origin.c.code, _origin.c.name, _origin.c.name_en, _origin.c.tier,
-    _current.c.id, _current.c.tier, _current.c.specialty, _current.c.facility_id, _current.c.assignee_id,
-    _current.c.opened_at, _current.c.closed_at, _current.c.claimed_at, _current.c.due_claim_at,
-    _current.c.due_advice_at,
-    _hop_facility.c.code, _hop_facility.c.name, _hop_facility.c.name_en, _hop_facility.c.tier,
-    _assignee.c.username, _assignee.c.display_name, _assignee.c.title,
+    *hop_columns(_current, _hop_facility, _assignee),
 )
 
 
@@ -152,20 +105,10 @@ _SUMMARY_SELECT = (
 
 def _summary(row) -> CaseSummary:
     (cid, reference, urgency, status, specialty, complaint, version, created_at, updated_at, p_name, p_sex, p_birth,
-     o_id, o_code, o_name, o_name_en, o_tier,
-     hop_id, h_tier, h_specialty, f_id, a_id, opened_at, closed_at, claimed_at, due_claim_at, due_advice_at,
-     f_code, f_name, f_name_en, f_tier, a_username, a_name, a_title) = row
-    hop = None
-    if hop_id is not None:
-        hop = HopSummary(
-            hop_id, h_tier, h_specialty, f_id, a_id,
-            FacilityLabel(f_id, f_code, f_name, f_name_en or "", f_tier) if f_name is not None else None,
-            UserLabel(a_id, a_username, a_name, a_title) if a_id is not None else None,
-            opened_at, closed_at, claimed_at, due_claim_at, due_advice_at,
-        )
+     o_id, o_code, o_name, o_name_en, o_tier) = row[:-HOP_WIDTH]
     return CaseSummary(cid, reference, urgency, status, specialty, complaint, version, created_at, updated_at,
                        PatientSummary(p_name, p_sex, p_birth), FacilityLabel(o_id, o_code, o_name, o_name_en or "", o_tier),
-                       hop)
+                       hop_row(row[-HOP_WIDTH:]))
 
 
 def _summaries(session: Session, stmt: Select) -> list[CaseSummary]:
