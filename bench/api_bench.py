@@ -13,10 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import socket
-import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -26,15 +23,9 @@ import requests
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from _serve import PASSWORD, REFERRAL, free_port, start_server
+
 ROOT = Path(__file__).resolve().parent.parent
-REFERRAL = str(Path(sys.executable).with_name("referral"))
-PASSWORD = "bench-pass-2026"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def fresh_database(url: str) -> None:
@@ -54,19 +45,6 @@ def prepare(env: dict, cases: int) -> None:
         t0 = time.perf_counter()
         subprocess.run([REFERRAL, *args], env=env, check=True, stdout=subprocess.DEVNULL)
         print(f"  referral {' '.join(args)}: {time.perf_counter() - t0:.1f} s", flush=True)
-
-
-def start_server(env: dict, port: int) -> subprocess.Popen:
-    proc = subprocess.Popen([REFERRAL, "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
-                return proc
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("server did not start")
 
 
 def token(base: str, username: str) -> str:

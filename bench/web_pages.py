@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,16 +27,10 @@ from pathlib import Path
 
 import requests
 
+from _serve import PASSWORD, REFERRAL, free_port, start_server
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-REFERRAL = str(Path(sys.executable).with_name("referral"))
-PASSWORD = "bench-pass-2026"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def prepare(env: dict, data_dir: Path, cases: int) -> None:
@@ -53,19 +46,6 @@ def prepare(env: dict, data_dir: Path, cases: int) -> None:
         t0 = time.perf_counter()
         subprocess.run([REFERRAL, *args], env=env, check=True, stdout=subprocess.DEVNULL)
         print(f"  referral {' '.join(args)}: {time.perf_counter() - t0:.1f} s", flush=True)
-
-
-def start_server(env: dict, port: int) -> subprocess.Popen:
-    proc = subprocess.Popen([REFERRAL, "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(150):
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
-                return proc
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("server did not start")
 
 
 def sign_in(base: str, username: str) -> requests.Session:
