@@ -99,7 +99,7 @@ def _is_api() -> bool:
 
 
 def register_api(app: Flask) -> None:
-    from . import advice, auth, cases, directory, meta, notifications, reports  # noqa: F401 - routes register on import
+    from . import advice, auth, cases, consult, directory, meta, notifications, reports  # noqa: F401 - routes register on import
 
     app.register_blueprint(bp)
 

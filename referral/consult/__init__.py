@@ -56,6 +56,14 @@ class ConsultRuntime:
         socketio.start_background_task(beat)
 
 
+def membership_changed(app: Flask, case_id: int) -> None:
+    """An invitation of the case was given or taken back: this process re-reads the room's members
+    at once (other processes within the membership cache's refresh, about 2 s)."""
+    consult = app.extensions.get("referral.consult")
+    if consult is not None:
+        consult.cache.forget(case_id)
+
+
 def init_consult(app: Flask) -> None:
     """Register the room page and recordings (blueprint) and the `/consult` Socket.IO namespace."""
     global _namespace

@@ -132,6 +132,9 @@ class RoomClient:
         if not answer.get("ok"):
             if not self._first_join.done():
                 self._first_join.set_exception(RuntimeError(f"join refused: {answer}"))
+            else:  # back after a drop, but no longer let in (the recording ended, membership revoked)
+                log.warning("rejoining the room was refused: %s", answer)
+                self.events["stop"].set()
             return
         await self._close_all()
         self.joined = answer
@@ -335,10 +338,18 @@ class Compositor:
                 total[: len(data)] += data
         return np.clip(total, -32768, 32767).astype(np.int16)
 
-    async def run(self, stop: asyncio.Event, max_seconds: float) -> float:
+    async def first_picture(self, stop: asyncio.Event, timeout: float) -> None:
+        """Wait for the first participant's picture (the peer connections take a few seconds after the
+        recorder joins), so that a recording does not open on seconds of black."""
+        deadline = time.monotonic() + timeout
+        while not self.latest and not stop.is_set() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+
+    async def run(self, stop: asyncio.Event, max_seconds: float, first_picture_timeout: float = 15) -> float:
         """Write until `stop` is set; returns the duration written. The file appears only when complete."""
         import av
 
+        await self.first_picture(stop, first_picture_timeout)
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.part")
         container = av.open(str(tmp), mode="w", format="webm")
         video = container.add_stream("libvpx", rate=self.fps)
@@ -390,8 +401,10 @@ class Compositor:
 
 async def record(base_url: str, token: str, case_id: int, recording_id: int, settings,
                  *, max_seconds: float = 4 * 3600, idle_seconds: float = 10,
-                 until: asyncio.Event | None = None) -> Path:
-    """Join as the room's recorder, record until asked to stop (or everyone left), attach the file."""
+                 until: asyncio.Event | None = None, client: RoomClient | None = None) -> Path:
+    """Join as the room's recorder, record until asked to stop (or alone in the room for
+    `idle_seconds`), attach the file. A dropped signalling connection is rejoined by the client
+    itself; the recording goes on meanwhile. `client` lets a caller hold the room client."""
     from ..db import Database
     from .recordings import finish_recording, recordings_root, relative_path
 
@@ -399,8 +412,8 @@ async def record(base_url: str, token: str, case_id: int, recording_id: int, set
     target = Path(settings.data_dir) / relative
     target.parent.mkdir(parents=True, exist_ok=True)
     compositor = Compositor(target)
-    client = RoomClient(base_url, token, case_id, role="recorder", recording_id=recording_id,
-                        on_track=lambda sid, track: compositor.add_track(sid, track))
+    client = client or RoomClient(base_url, token, case_id, role="recorder", recording_id=recording_id)
+    client.on_track = lambda sid, track: compositor.add_track(sid, track)
     await client.connect()
     stop = client.events["stop"]
     writer = asyncio.get_running_loop().create_task(compositor.run(stop, max_seconds))

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import String, cast, select
+from sqlalchemy import String, bindparam, cast, select
 from sqlalchemy.orm import Session
 
-from ..domain.consult import may_be_invited, may_invite
+from ..domain.consult import RoomFacts, may_be_invited, may_invite
 from ..domain.errors import Forbidden, NotFound, ValidationFailed
-from ..models import Case, ConsultInvitation, User, utcnow
+from ..domain.workflow import ActorFacts
+from ..models import Case, ConsultInvitation, Facility, User, utcnow
 from ..services.actors import actor_facts
+from ..services.rows import FacilityLabel
 from ..services.transaction import transactional
 from .rooms import require_member
 from .timeline import append_event
@@ -88,9 +91,10 @@ def revoke_invitation(session: Session, user: User, case_id: int, invitation_id:
     return invitation
 
 
-def list_invitations(session: Session, user: User, case_id: int) -> list[ConsultInvitation]:
-    """Live invitations of the room, for its members."""
-    require_member(session, user, case_id)
+def list_invitations(session: Session, user: User, case_id: int, *, facts: RoomFacts | None = None
+                     ) -> list[ConsultInvitation]:
+    """Live invitations of the room, for its members (`facts`: the room's, when the caller has just read them)."""
+    require_member(session, user, case_id, facts)
     return list(session.scalars(
         select(ConsultInvitation)
         .where(ConsultInvitation.case_id == case_id, ConsultInvitation.revoked_at.is_(None))
@@ -98,35 +102,63 @@ def list_invitations(session: Session, user: User, case_id: int) -> list[Consult
     ))
 
 
+def invitation_json(invitation: ConsultInvitation) -> dict:
+    """An invitation as the API shows it: who, from which facility, by whom, the room's link."""
+    invitee, inviter = invitation.invitee, invitation.inviter
+    return {"id": invitation.id, "case_id": invitation.case_id,
+            "invitee": {"id": invitee.id, "username": invitee.username, "display_name": invitee.display_name,
+                        "title": invitee.title, "facility": invitee.facility.name if invitee.facility else None},
+            "inviter": {"id": inviter.id, "username": inviter.username, "display_name": inviter.display_name},
+            "note": invitation.note, "created_at": invitation.created_at.isoformat(),
+            "revoked_at": invitation.revoked_at.isoformat() if invitation.revoked_at else None,
+            "link": consult_link(invitation.case_id)}
+
+
 MAX_INVITABLE = 500
 
 
-def invitable_specialists(session: Session, user: User, case_id: int) -> list[User]:
+@dataclass(frozen=True, slots=True)
+class Invitable:
+    """A specialist on the invite form: who, and where."""
+
+    id: int
+    username: str
+    display_name: str
+    title: str
+    facility: FacilityLabel
+
+
+def invitable_specialists(session: Session, user: User, case_id: int, *, facts: RoomFacts | None = None
+                          ) -> list[Invitable]:
     """Active specialists the user could invite (none unless the user may invite)."""
-    facts = require_member(session, user, case_id)
+    facts = require_member(session, user, case_id, facts)
     if not may_invite(facts, actor_facts(user)):
         return []
     # Narrowed in SQL (roles are a JSON list: its text form holds '"specialist"' on every backend),
-    # so a page view does not load the province's whole staff; the rule itself still decides.
-    people = session.scalars(
-        select(User)
-        .where(User.active.is_(True), cast(User.roles, String).like('%"specialist"%'), User.id.not_in(facts.members))
-        .order_by(User.facility_id, User.username)
-        .limit(MAX_INVITABLE)
-    )
-    return [p for p in people if may_be_invited(facts, actor_facts(p), p.active)]
+    # so a page view does not load the province's whole staff; the rule itself still decides. Plain
+    # rows: the form shows a name and a facility of each.
+    rows = session.execute(_INVITABLE, {"members": sorted(facts.members), "limit": MAX_INVITABLE})
+    return [
+        Invitable(uid, username, name, title or "", FacilityLabel(fid, f_code, f_name, f_name_en or "", f_tier))
+        for uid, username, name, title, roles, specialties, fid, f_code, f_name, f_name_en, f_tier in rows
+        if may_be_invited(facts, ActorFacts(uid, fid, frozenset(roles or ()), frozenset(specialties or ())))
+    ]
+
+
+_INVITABLE = (
+    select(User.id, User.username, User.display_name, User.title, User.roles, User.specialties, Facility.id,
+           Facility.code, Facility.name, Facility.name_en, Facility.tier)
+    .join(Facility, Facility.id == User.facility_id)
+    .where(User.active.is_(True), cast(User.roles, String).like('%"specialist"%'),
+           User.id.not_in(bindparam("members", expanding=True)))
+    .order_by(User.facility_id, User.username)
+    .limit(bindparam("limit"))
+)
 
 
 def _notify(session: Session, case_id: int, invitee: User, inviter: User, now: datetime) -> None:
-    """Tell the invitee, with the room's link, in this transaction (pushed live after commit).
+    """Tell the invitee, with the room's link, in this transaction (pushed live after commit; the
+    invitation admits them, so the case's access rule is not what decides who hears of it)."""
+    from ..notifications import notify_consult_invite
 
-    Not through `notify_consult_invite`: that keeps only people the case's access rule lets see the
-    case, and an invited expert of another hospital usually is not one of them; the invitation is
-    what admits them to the room (and only the room).
-    """
-    from ..notifications import Kind, notify_users
-
-    case = session.get(Case, case_id)
-    facts = {"reference": case.reference or f"#{case.id}", "urgency": case.urgency, "inviter": inviter.display_name}
-    notify_users(session, [invitee], Kind.CONSULT_INVITE, facts, link=consult_link(case_id), case_id=case_id,
-                 urgency=case.urgency, payload={"event": "consult_invited"}, now=now)
+    notify_consult_invite(session, session.get(Case, case_id), invitee, inviter, now=now)

@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 from ..domain.consult import may_record
 from ..domain.errors import Conflict, Forbidden, NotFound
 from ..models import Case, Recording, User, utcnow
-from ..services.access import record_read, visible_case
+from ..services.access import record_read, visible_case_ref
 from ..services.actors import actor_facts
 from ..services.transaction import transactional
+from ..domain.consult import RoomFacts
 from .rooms import require_member, room_facts
 from .sessions import open_session
 from .timeline import append_event
@@ -131,16 +132,20 @@ def fail_recording(session: Session, recording_id: int, error: str, *, now: date
     return recording
 
 
-def _may_view(session: Session, user: User, case_id: int) -> None:
-    facts = room_facts(session, case_id)
+def _may_view(session: Session, user: User, case_id: int, facts: RoomFacts | None = None) -> None:
+    """Members of the room and readers of the case may see its recordings; `not_found` for others."""
+    if facts is None or facts.case_id != case_id:
+        facts = room_facts(session, case_id)
     if facts is not None and user.active and user.id in facts.members:
         return
-    visible_case(session, user, case_id)
+    visible_case_ref(session, user, case_id)
 
 
-def list_recordings(session: Session, user: User, case_id: int) -> list[Recording]:
-    """The case's recordings, newest first, for those who may see the case or are in its room."""
-    _may_view(session, user, case_id)
+def list_recordings(session: Session, user: User, case_id: int, *, facts: RoomFacts | None = None
+                    ) -> list[Recording]:
+    """The case's recordings, newest first, for those who may see the case or are in its room
+    (`facts`: the room's, when the caller has just read them)."""
+    _may_view(session, user, case_id, facts)
     return list(session.scalars(select(Recording).where(Recording.case_id == case_id).order_by(Recording.id.desc())))
 
 

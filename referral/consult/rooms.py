@@ -8,7 +8,7 @@ import threading
 import time
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from ..config import Settings
@@ -19,26 +19,33 @@ from ..models import Case, ConsultInvitation, Hop, User
 
 def room_facts(session: Session, case_id: int) -> RoomFacts | None:
     """The membership facts of a case (None if there is no such case): author, assignees of every hop,
-    live invitations."""
-    author_id = session.scalar(select(Case.author_id).where(Case.id == case_id))
-    if author_id is None:
+    live invitations. A deactivated account is nobody's member any more."""
+    rows = session.execute(_ROOM_PEOPLE, {"case_id": case_id}).all()
+    author = next(((uid, active) for role, uid, active in rows if role == "author"), None)
+    if author is None:
         return None
-    assignees = session.scalars(select(Hop.assignee_id).where(Hop.case_id == case_id, Hop.assignee_id.is_not(None)))
-    invited = session.scalars(
-        select(ConsultInvitation.invitee_id).where(
-            ConsultInvitation.case_id == case_id, ConsultInvitation.revoked_at.is_(None)
-        )
-    )
-    facts = RoomFacts.of(case_id, author_id, list(assignees), list(invited))
-    # A deactivated account is nobody's member any more, in every process within the cache's refresh.
-    active = set(session.scalars(select(User.id).where(User.id.in_(facts.members), User.active.is_(True))))
-    return RoomFacts(case_id, author_id if author_id in active else -1, facts.assignee_ids & active,
-                     facts.invited_ids & active)
+    assignees = {uid for role, uid, active in rows if role == "assignee" and active}
+    invited = {uid for role, uid, active in rows if role == "invited" and active}
+    return RoomFacts(case_id, author[0] if author[1] else -1, frozenset(assignees), frozenset(invited))
 
 
-def require_member(session: Session, user: User, case_id: int) -> RoomFacts:
-    """The room's facts if `user` is a member; `not_found` otherwise, exactly as for an absent case."""
-    facts = room_facts(session, case_id)
+# Everyone the room admits, with whether their account is active: one statement (every join, every
+# relayed message's cache refresh and every case page asks this).
+_ROOM_PEOPLE = union_all(
+    select(literal("author"), Case.author_id, User.active)
+    .join(User, User.id == Case.author_id).where(Case.id == bindparam("case_id")),
+    select(literal("assignee"), Hop.assignee_id, User.active)
+    .join(User, User.id == Hop.assignee_id).where(Hop.case_id == bindparam("case_id")),
+    select(literal("invited"), ConsultInvitation.invitee_id, User.active)
+    .join(User, User.id == ConsultInvitation.invitee_id)
+    .where(ConsultInvitation.case_id == bindparam("case_id"), ConsultInvitation.revoked_at.is_(None)),
+)
+
+
+def require_member(session: Session, user: User, case_id: int, facts: RoomFacts | None = None) -> RoomFacts:
+    """The room's facts if `user` is a member; `not_found` otherwise, exactly as for an absent case.
+    `facts`: the room's facts when the caller has just read them (one page asks several questions)."""
+    facts = facts if facts is not None and facts.case_id == case_id else room_facts(session, case_id)
     if facts is None or not user.active or not is_member(facts, user.id):
         raise NotFound("no such case")
     return facts

@@ -23,7 +23,7 @@ from ..realtime import socket_user
 from ..runtime import db_session, runtime
 from . import protocol
 from .limits import Buckets
-from .recordings import active_recording, fail_recording, recorder_joined, request_recording, request_stop
+from .recordings import ACTIVE, active_recording, fail_recording, recorder_joined, request_recording, request_stop
 from .rooms import ice_servers_for, require_member
 from .sessions import join_session, leave_session, post_chat, recent_chat
 
@@ -196,8 +196,9 @@ class ConsultNamespace(Namespace):
         consult_runtime().cache.prime(require_member(session, user, case_id))
         if role == "recorder" and msg["recording_id"] is None:
             raise ValidationFailed("a recorder names its recording", fields={"recording_id": "required"})
+        mine = None
         if role == "recorder":  # validated before leaving any room, so a refusal changes nothing
-            recorder_joined(session, user, case_id, msg["recording_id"])
+            mine = recorder_joined(session, user, case_id, msg["recording_id"])
             conn.recording_id = msg["recording_id"]
         if conn.case_id is not None:
             self._leave(conn, sid)
@@ -218,8 +219,8 @@ class ConsultNamespace(Namespace):
         join_room(room_name(case_id), sid=sid, namespace=self.namespace)
         self.socketio.emit("peer-joined", me, to=room_name(case_id), skip_sid=sid, namespace=self.namespace)
         recording = active_recording(session, case_id)
-        if role == "recorder":
-            self._broadcast_recording(case_id, recording, "recording")
+        if mine is not None:
+            self._recorder_arrived(case_id, sid, mine)
         return {
             "self": me,
             "peers": [p for s, p in live.items() if s != sid],
@@ -228,6 +229,14 @@ class ConsultNamespace(Namespace):
             "chat": [chat_json(e) for e in recent_chat(session, user, case_id)],
             "recording": recording_json(recording),
         }
+
+    def _recorder_arrived(self, case_id: int, sid: str, recording: Recording) -> None:
+        """Tell the room the recorder is (back) in it. A stop asked for while the recorder's connection
+        was down reached nobody: it is delivered now, so the recording ends as the specialist wanted."""
+        stopping = recording.stop_requested_at is not None
+        self._broadcast_recording(case_id, recording, "stopping" if stopping else "recording")
+        if stopping:
+            self.socketio.emit("record-stop", {"recording_id": recording.id}, to=sid, namespace=self.namespace)
 
     def on_leave(self, data=None):
         return self._guard("leave", self._leave_event)
@@ -397,7 +406,10 @@ def chat_json(event, sid: str | None = None) -> dict:
 def recording_json(recording, state: str | None = None) -> dict | None:
     if recording is None:
         return None
-    body = {"id": recording.id, "state": state or recording.status,
+    if state is None:  # the stored status has no "stopping": a running recording asked to stop is one
+        stopping = recording.status in ACTIVE and recording.stop_requested_at is not None
+        state = "stopping" if stopping else recording.status
+    body = {"id": recording.id, "state": state,
             "by": recording.requested_by.display_name if recording.requested_by else "",
             "started_at": recording.started_at.isoformat() if recording.started_at else None}
     if recording.status == "ready":

@@ -15,6 +15,7 @@ from ..models import Case, User
 from ..runtime import db_session, runtime
 from ..services.actors import actor_facts
 from ..services.auth import user_for_token
+from . import membership_changed
 from .invitations import invitable_specialists, invite_specialist, list_invitations, revoke_invitation
 from .recordings import list_recordings, open_recording
 from .rooms import member_case, room_facts
@@ -102,7 +103,9 @@ def client_strings() -> dict:
         "recordingStopping": _("Saving the recording…"), "recordingSaved": _("Recording saved to the case"),
         "recordingFailed": _("The recording failed"), "noCamera": _("No camera or microphone: joining without them"),
         "rtt": _("RTT"), "loss": _("loss"), "kbps": _("kbit/s"), "error": _("Error"),
-        "startRecording": _("Record"), "stopRecording": _("Stop recording"),
+        "startRecording": _("Record"), "stopRecording": _("Stop recording"), "audioOnly": _("Audio only"),
+        "play": _("Play"), "mute": _("Mute"), "unmute": _("Unmute"), "cameraOffButton": _("Camera off"),
+        "cameraOnButton": _("Camera on"), "shareScreen": _("Share screen"), "stopSharing": _("Stop sharing"),
         "peerLeft": _("%(name)s left", name="{name}"), "peerJoined": _("%(name)s joined", name="{name}"),
     }
 
@@ -129,7 +132,7 @@ def invite(id: int):
             return jsonify(error=exc.code, message=exc.message, **exc.details), exc.status
         flash(_("Could not invite: %(reason)s", reason=_describe(exc)), "error")
         return redirect(_back(id))
-    current_app.extensions["referral.consult"].cache.forget(id)
+    membership_changed(current_app, id)
     if request.accept_mimetypes.best == "application/json":
         return jsonify(id=invitation.id, invitee=invitation.invitee.username), 201
     flash(_("%(name)s is invited to the consult", name=invitation.invitee.display_name), "success")
@@ -151,7 +154,7 @@ def revoke(id: int, invitation_id: int):
     except DomainError as exc:
         flash(_("Could not revoke: %(reason)s", reason=_describe(exc)), "error")
         return redirect(_back(id))
-    current_app.extensions["referral.consult"].cache.forget(id)
+    membership_changed(current_app, id)
     flash(_("Invitation revoked"), "success")
     return redirect(_back(id))
 
@@ -194,17 +197,17 @@ def consult_panel(case: Case, user) -> ConsultPanel | None:
     person = session.get(User, int(user.get_id()) if hasattr(user, "get_id") else user.id)
     if person is None:
         return None
-    facts = room_facts(session, case.id)
+    facts = room_facts(session, case.id)  # read once for every question the panel asks
     member = facts is not None and person.id in facts.members
     try:
-        recordings = [r for r in list_recordings(session, person, case.id) if r.status == "ready"]
+        recordings = [r for r in list_recordings(session, person, case.id, facts=facts) if r.status == "ready"]
     except NotFound:
         return None
     inviting = member and may_invite(facts, actor_facts(person))
     return ConsultPanel(
         member=member, may_invite=inviting,
-        invitable=invitable_specialists(session, person, case.id) if inviting else [],
-        invitations=list_invitations(session, person, case.id) if member else [],
+        invitable=invitable_specialists(session, person, case.id, facts=facts) if inviting else [],
+        invitations=list_invitations(session, person, case.id, facts=facts) if member else [],
         recordings=recordings, link=url_for("consult.room", id=case.id),
     )
 

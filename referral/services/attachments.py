@@ -32,7 +32,7 @@ from ..domain.workflow import CaseStatus
 from ..models import (
     Attachment, Case, Event, Facility, Instance, Patient, Series, StoredFile, Study, UploadSession, User, utcnow,
 )
-from .access import case_filter, record_read, visible_case
+from .access import case_filter, record_read, visible_case, visible_case_ref
 from .actors import actor_facts, scope_of
 from .cases import case_facts
 from .transaction import transactional
@@ -395,7 +395,7 @@ def visible_instance(session: Session, user: User, study_uid: str, series_uid: s
 
 
 def list_attachments(session: Session, user: User, case_id: int) -> CaseAttachments:
-    case = visible_case(session, user, case_id)
+    case = visible_case_ref(session, user, case_id)
     files = list(session.scalars(select(Attachment).where(Attachment.case_id == case.id).order_by(Attachment.id)))
     studies = list(session.scalars(
         select(Study).where(Study.case_id == case.id).order_by(Study.id)
@@ -409,7 +409,7 @@ def list_attachments(session: Session, user: User, case_id: int) -> CaseAttachme
 def read_attachments(session: Session, user: User, case_id: int, *, ip: str = "") -> CaseAttachments:
     """The case's attachments for display; the read is recorded in the audit trail."""
     result = list_attachments(session, user, case_id)
-    record_read(session, user, "case.attachments.read", case=visible_case(session, user, case_id), ip=ip)
+    record_read(session, user, "case.attachments.read", case=visible_case_ref(session, user, case_id), ip=ip)
     return result
 
 

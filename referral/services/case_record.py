@@ -2,10 +2,10 @@
 
 The case page shows all four. Reading them through `cases.read_case`, `read_events`,
 `read_messages` and `read_advice` checks access four times and commits four times; here
-access is checked once (`visible_case`), the same four reads are written to the audit
-trail, and one transaction commits them. The timeline and the messages are read as plain
-rows with the name of their author (the page shows nothing else of them); the case and its
-advice stay models, for the features' partials of the page.
+access is checked once, the same four reads are written to the audit trail, and one
+transaction commits them. The case is read as plain rows (`case_view.py`), the timeline and
+the messages as rows with the name of their author (the page shows nothing else of them);
+the advice stays models, for the advice partial of the page.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from datetime import datetime
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from ..models import Advice, Case, Event, Message, User
-from .access import record_reads, visible_case
+from ..models import Advice, Event, Message, User
+from .access import record_reads
+from .case_view import CaseView, load_case_view
 from .transaction import transactional
 from .rows import PersonLabel
 
@@ -50,7 +51,7 @@ class MessageEntry:
 
 @dataclass(frozen=True)
 class CaseRecord:
-    case: Case
+    case: CaseView
     events: list[TimelineEntry]  # oldest first
     messages: list[MessageEntry]  # oldest first
     advice: list[Advice]  # every version, oldest first
@@ -59,7 +60,7 @@ class CaseRecord:
 @transactional
 def read_case_record(session: Session, user: User, case_id: int, *, ip: str = "") -> CaseRecord:
     """Everything the reader may see of one case; `not_found` when out of scope. Audited."""
-    case = visible_case(session, user, case_id)
+    case = load_case_view(session, user, case_id)
     record_reads(session, user, list(AUDITED_READS), case=case, ip=ip)
     params = {"case_id": case.id}
     events = [

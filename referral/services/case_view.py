@@ -1,4 +1,4 @@
-"""One case as plain rows, for a reader who changes nothing (the API's case detail).
+"""One case as plain rows, for a reader who changes nothing (the API's case detail, the case page).
 
 `visible_case` loads the case as a model with its patient, facilities, author and every
 hop with its facility and assignee: what a transition needs. A reader needs the same facts
@@ -104,15 +104,21 @@ _SPLIT = len(_CASE_COLUMNS)
 @transactional
 def read_case_view(session: Session, user: User, case_id: int, *, ip: str = "") -> CaseView:
     """The case for display if `user` may see it (`not_found` otherwise); the read is audited."""
+    view = load_case_view(session, user, case_id)
+    record_read(session, user, "case.read", case=view, ip=ip)
+    return view
+
+
+def load_case_view(session: Session, user: User, case_id: int) -> CaseView:
+    """The case if `user` may see it, `not_found` otherwise, within the caller's transaction
+    (which audits the read)."""
     scope = scope_of(session, user)
     (stmt,) = cached_statements(("case_view", scope), lambda: _visible(scope))
     rows = session.execute(stmt, {"case_id": case_id}).all()
     if not rows:
         raise NotFound("no such case")
     hops = tuple(hop for row in rows if (hop := hop_row(row[_SPLIT:])) is not None)
-    view = _case(rows[0][:_SPLIT], hops)
-    record_read(session, user, "case.read", case=view, ip=ip)
-    return view
+    return _case(rows[0][:_SPLIT], hops)
 
 
 def _visible(scope) -> tuple[Select]:

@@ -29,6 +29,7 @@ class LiveServer:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.data_dir = data_dir
+        self.database_url = database_url
         self.log_path = data_dir / f"serve-{self.port}.log"
         full_env = {**os.environ, "REFERRAL_DATABASE_URL": database_url, "REFERRAL_DATA_DIR": str(data_dir),
                     "REFERRAL_SECRET_KEY": "live-test-secret", "REFERRAL_AGENT_ICE_HOSTS": "127.0.0.1",

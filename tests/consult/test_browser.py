@@ -12,9 +12,9 @@ from tests.conftest import DEMO_PASSWORD
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-        "--allow-loopback-in-peer-connection",
-        # Screen sharing without a picker: the fake capture source is chosen automatically.
-        "--auto-select-desktop-capture-source=Entire screen"]
+        "--allow-loopback-in-peer-connection"]
+# --use-fake-ui-for-media-stream is also what lets getDisplayMedia() answer in headless Chromium (a fake
+# 1280x720 "screen"); --auto-select-desktop-capture-source alone leaves the call waiting for a picker.
 
 pytestmark = pytest.mark.browser
 
@@ -71,14 +71,18 @@ def test_two_browsers_hold_a_consult(live_server, chromium, tmp_path):
     specialist.click("#consult-screen")
     doctor.wait_for_function("""() => [...window.consult.state.peers.values()].some(
         p => p.info.media && p.info.media.screen === true)""", timeout=15_000)
+    # The sharer sees the screen the right way round (the own camera is mirrored), and how to stop.
+    assert specialist.evaluate("() => getComputedStyle(document.getElementById('consult-local-video')).transform") == "none"
+    assert specialist.inner_text("#consult-screen") == "停止共享"
     frames = doctor.evaluate("() => window.consult.peers()[0].framesDecoded")
     doctor.wait_for_function(f"() => window.consult.peers()[0].framesDecoded > {frames + 5}", timeout=15_000)
     specialist.click("#consult-screen")
     doctor.wait_for_function("""() => [...window.consult.state.peers.values()].some(
         p => p.info.media && p.info.media.screen === false)""", timeout=15_000)
 
-    # Muting shows up in the other participant's list.
+    # Muting shows up in the other participant's list; the button now offers to unmute.
     doctor.click("#consult-mic")
+    assert doctor.inner_text("#consult-mic") == "取消静音"
     specialist.wait_for_function(
         "() => [...document.querySelectorAll('#consult-participants .person-media')].some(e => e.textContent.trim())",
         timeout=10_000)
@@ -87,6 +91,10 @@ def test_two_browsers_hold_a_consult(live_server, chromium, tmp_path):
     doctor.wait_for_function("""() => window.consult.state.peers.size === 1 &&
         [...window.consult.state.peers.values()][0].info.media &&
         [...window.consult.state.peers.values()][0].info.media.preset === 'audio'""", timeout=10_000)
+    # The camera itself is released, and the other side shows the name instead of a frozen picture.
+    assert specialist.evaluate("() => window.consult.state.cameraTrack") is None
+    doctor.wait_for_selector('[data-peer][data-video="off"] .tile-placeholder', state="visible", timeout=10_000)
+    assert "仅语音" in doctor.inner_text("#consult-participants")
     specialist.screenshot(path=str(tmp_path / "consult.png"))
     # The case page links the room and offers the assignee the invitation form.
     case_page = specialist.context.new_page()
@@ -119,3 +127,35 @@ def test_a_dropped_connection_comes_back_without_reloading(live_server, chromium
     for page in (doctor, specialist):
         page.wait_for_function(CONNECTED_WITH_FRAMES, timeout=40_000)
     assert doctor.evaluate("() => window.__marker") == "same page"
+
+
+def test_a_recording_is_seen_by_everyone_and_plays_on_the_case_page(live_server, chromium):
+    case_id = live_server.consult_case()
+    room = f"/cases/{case_id}/consult"
+    doctor = sign_in(chromium, live_server.url, "village.doctor", room)
+    specialist = sign_in(chromium, live_server.url, "county.specialist", room)
+    for page in (doctor, specialist):
+        page.wait_for_function(CONNECTED_WITH_FRAMES, timeout=40_000)
+    assert doctor.locator("#consult-record").is_hidden()  # recording is the specialist's call
+    specialist.click("#consult-record")
+    recording = """() => window.consult.state.recording && window.consult.state.recording.state === 'recording'"""
+    for page in (doctor, specialist):
+        page.wait_for_function(recording, timeout=60_000)
+    assert doctor.locator("#consult-recording").is_visible()
+    assert "录制" in doctor.inner_text("#consult-participants")  # the recorder is listed for everyone
+    specialist.wait_for_function("""() => window.consult.peers().some(p => p.role === 'recorder'
+        && p.connectionState === 'connected')""", timeout=30_000)
+    specialist.wait_for_timeout(3000)
+    specialist.click("#consult-record")
+    specialist.wait_for_function("() => !window.consult.state.recording", timeout=60_000)
+    specialist.wait_for_selector("#consult-chat-log a[href*='/recordings/']", timeout=10_000)
+
+    case_page = doctor.context.new_page()
+    case_page.goto(f"{live_server.url}/cases/{case_id}")
+    case_page.wait_for_function("""() => { const v = document.querySelector('.consult-recordings video');
+        return v && v.readyState >= 1 && v.duration > 0; }""", timeout=20_000)
+    played = case_page.evaluate("""async () => { const v = document.querySelector('.consult-recordings video');
+        v.muted = true; await v.play(); await new Promise(r => setTimeout(r, 1500));
+        return {duration: v.duration, time: v.currentTime, width: v.videoWidth, error: v.error && v.error.code}; }""")
+    assert played["error"] is None and played["width"] == 640 and played["duration"] >= 2, played
+    assert played["time"] > 0.5, played

@@ -41,6 +41,11 @@ def test_the_agent_records_the_consult_onto_the_case(live_server, tmp_path):
         started = await specialist.client.sio.call("record-start", {}, namespace=NS)
         assert started["ok"], started
         await wait_for(lambda: any(s["state"] == "recording" for s in states), 45, states)
+        # The file begins with the first picture the recorder receives, once its connections are up.
+        await wait_for(lambda: any(p["role"] == "recorder" for p in peers_seen), 10, peers_seen)
+        recorder = next(p["sid"] for p in peers_seen if p["role"] == "recorder")
+        await wait_for(lambda: all(c.client.connection_states.get(recorder) == "connected"
+                                   for c in (doctor, specialist)), 30, recorder)
         t0 = time.monotonic()
         await asyncio.sleep(RECORD_SECONDS)
         stopped = await specialist.client.sio.call("record-stop", {}, namespace=NS)
@@ -82,7 +87,7 @@ def test_the_agent_records_the_consult_onto_the_case(live_server, tmp_path):
         frames = [f for f in container.decode(video)]
     assert frames and frames[0].width == 640 and frames[0].height == 360
     duration = float(frames[-1].pts * video.time_base)
-    # Recording runs from the recorder's arrival to the stop request: about RECORD_SECONDS.
+    # Recording runs from the first picture to the stop request: about RECORD_SECONDS.
     assert RECORD_SECONDS - 1.0 <= duration <= result["elapsed"] + 2.0, (duration, result)
     assert len(frames) >= duration * 5  # 15 fps composite, fewer on a busy machine
     # Both participants are in the picture: a red tile and a blue tile side by side.

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
+from jinja2 import Undefined
+from jinja2.utils import missing
+
 from .conftest import csrf_token, post_form
 
 NEW_CASE = {
@@ -293,3 +297,47 @@ def test_numbers_in_forms_and_links_that_are_not_plain_digits_get_a_page_not_a_c
     assert r.status_code < 500
     admin = signed_in("county.admin")
     assert admin.get("/admin/users?facility=²").status_code == 200
+
+
+class _MissingAttributeIsAnError(Undefined):
+    """Undefined names stay falsy (templates test optional context with `if`), but an
+    attribute a template reads from a real object must exist."""
+
+    __slots__ = ()
+
+    def _check(self) -> None:
+        if self._undefined_obj is not missing:
+            raise AssertionError(f"{type(self._undefined_obj).__name__} has no {self._undefined_name!r}")
+
+    def __str__(self) -> str:
+        self._check()
+        return ""
+
+    def __bool__(self) -> bool:
+        self._check()
+        return False
+
+    def __iter__(self):
+        self._check()
+        return iter(())
+
+
+def test_every_case_page_finds_every_fact_it_shows(app, signed_in):
+    """The case page reads the case as plain rows: each attribute a template uses is there,
+    for every demo case and every kind of reader."""
+    app.jinja_env.undefined = _MissingAttributeIsAnError
+    app.jinja_env.cache.clear()
+    try:
+        with pytest.raises(AssertionError):
+            app.jinja_env.from_string("{{ case.nothing_here }}").render(case=object())
+        shown = 0
+        for username in ("village.doctor", "township.specialist", "county.specialist", "province.expert", "county.admin"):
+            client = signed_in(username)
+            for case_id in range(1, 60):
+                r = client.get(f"/cases/{case_id}")
+                assert r.status_code in (200, 404), (username, case_id, r.status_code)
+                shown += r.status_code == 200
+        assert shown > 60
+    finally:
+        app.jinja_env.undefined = Undefined
+        app.jinja_env.cache.clear()

@@ -21,6 +21,8 @@
     "720p": { video: { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } }, maxBitrate: 1500000 }
   };
   var STATS_EVERY_MS = 2000;
+  // Every time on the site is Beijing time (the footer says so), whatever the computer's clock zone.
+  var TIME_FORMAT = { hour: "2-digit", minute: "2-digit", hour12: false, timeZone: "Asia/Shanghai" };
 
   var state = {
     socket: null,
@@ -56,10 +58,16 @@
     s.textContent = text;
     s.dataset.kind = kind || "";
   }
-  function notice(text) {
+  function notice(text, link) {
     var log = $("consult-chat-log");
     if (!log) return;
     var line = el("li", "chat-notice", text);
+    if (link) {
+      var a = el("a", null, link.text);
+      a.href = link.href; a.target = "_blank"; a.rel = "noopener";
+      line.appendChild(document.createTextNode(" "));
+      line.appendChild(a);
+    }
     log.appendChild(line);
     log.scrollTop = log.scrollHeight;
   }
@@ -95,11 +103,12 @@
     if (state.audioTrack) state.audioTrack.enabled = state.audioOn;
     var v = $("consult-local-video");
     if (v) { v.srcObject = stream; v.muted = true; }
-    renderControls();
+    renderControls(); renderParticipants();
   }
 
   async function ensureCamera() {
     if (state.cameraTrack && state.cameraTrack.readyState === "live") return state.cameraTrack;
+    if (!state.local) return null;
     var preset = PRESETS[state.preset];
     if (!preset.video) return null;
     try {
@@ -112,6 +121,14 @@
       state.cameraTrack = null;
     }
     return state.cameraTrack;
+  }
+
+  /* Camera off or audio only: stop the camera itself (its light goes out), not just its frames. */
+  function releaseCamera() {
+    if (!state.cameraTrack) return;
+    state.cameraTrack.stop();
+    if (state.local) state.local.removeTrack(state.cameraTrack);
+    state.cameraTrack = null;
   }
 
   function eachSender(kind, fn) {
@@ -151,8 +168,7 @@
 
   async function toggleVideo() {
     state.videoOn = !state.videoOn;
-    if (state.videoOn) await ensureCamera();
-    if (state.cameraTrack) state.cameraTrack.enabled = state.videoOn;
+    if (state.videoOn) await ensureCamera(); else releaseCamera();
     refreshVideoSenders(); renderControls(); sendMediaState(); renderParticipants();
   }
 
@@ -186,9 +202,11 @@
     state.preset = name;
     localStorage.setItem("consult.preset", name);
     var preset = PRESETS[name];
-    if (preset.video) {
+    if (preset.video && state.videoOn) {
       var cam = await ensureCamera();
       if (cam) { try { await cam.applyConstraints(preset.video); } catch (e) { /* keep the current size */ } }
+    } else if (!preset.video) {
+      releaseCamera();
     }
     state.peers.forEach(function (p) { p.bitrateCap = null; });
     refreshVideoSenders(); sendMediaState(); renderControls();
@@ -487,7 +505,7 @@
     var li = el("li", "chat-line");
     var when = new Date(m.at);
     li.appendChild(el("span", "chat-who", (m.from && m.from.name) || ""));
-    li.appendChild(el("time", "chat-time", isNaN(when) ? "" : when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })));
+    li.appendChild(el("time", "chat-time", isNaN(when) ? "" : when.toLocaleTimeString([], TIME_FORMAT)));
     li.appendChild(el("span", "chat-text", m.text));
     log.appendChild(li);
     log.scrollTop = log.scrollHeight;
@@ -513,7 +531,7 @@
         banner.textContent = "● " + label + (r.by ? " · " + r.by : "");
       }
     }
-    if (r && r.state === "ready") notice(S.recordingSaved || "Recording saved");
+    if (r && r.state === "ready") notice(S.recordingSaved || "Recording saved", r.url ? { href: r.url, text: S.play || "Play" } : null);
     if (r && r.state === "failed") notice(S.recordingFailed || "Recording failed");
     renderControls();
   }
@@ -542,6 +560,7 @@
     var video = el("video");
     video.autoplay = true; video.playsInline = true;
     tile.appendChild(video);
+    tile.appendChild(el("span", "tile-placeholder", (peer.info.user && peer.info.user.name) || ""));
     tile.appendChild(el("figcaption", null, displayName(peer.info)));
     grid.appendChild(tile);
   }
@@ -569,13 +588,18 @@
     return "good";
   }
 
-  function mediaText(media) {
+  function presetName(preset) {
+    return preset === "audio" ? (S.audioOnly || "Audio only") : preset;
+  }
+
+  function mediaText(media, role) {
+    if (role === "recorder") return S.recording || "Recording";
     if (!media) return "";
     var parts = [];
     if (!media.audio) parts.push(S.muted || "muted");
     if (media.screen) parts.push(S.sharing || "sharing screen");
     else if (!media.video) parts.push(S.cameraOff || "camera off");
-    if (media.preset) parts.push(media.preset);
+    if (media.preset) parts.push(presetName(media.preset));
     return parts.join(" · ");
   }
 
@@ -596,22 +620,37 @@
       li.dataset.sid = peer.sid;
       li.dataset.state = peer.pc ? peer.pc.connectionState : "new";
       li.appendChild(el("span", "person-name", displayName(peer.info)));
-      li.appendChild(el("span", "person-media", mediaText(peer.info.media)));
+      var media = mediaText(peer.info.media, peer.info.role);
+      li.appendChild(el("span", "person-media", media));
       var q = el("span", "person-quality q-" + qualityLevel(peer.quality), qualityText(peer.quality));
       li.appendChild(q);
       list.appendChild(li);
-      var tile = document.querySelector('[data-peer="' + CSS.escape(peer.sid) + '"] figcaption');
-      if (tile) tile.textContent = displayName(peer.info) + (mediaText(peer.info.media) ? " · " + mediaText(peer.info.media) : "");
+      var tile = document.querySelector('[data-peer="' + CSS.escape(peer.sid) + '"]');
+      if (tile) {
+        tile.querySelector("figcaption").textContent = displayName(peer.info) + (media ? " · " + media : "");
+        var m = peer.info.media;
+        tile.dataset.video = m && !m.video && !m.screen ? "off" : "on";
+      }
     });
+    var me = document.querySelector(".tile-me");
+    if (me) { me.dataset.video = currentVideoTrack() ? "on" : "off"; me.dataset.screen = state.screenTrack ? "on" : "off"; }
   }
 
   function renderControls() {
     var mic = $("consult-mic"), cam = $("consult-cam"), screen = $("consult-screen"), rec = $("consult-record");
     var leaveBtn = $("consult-leave"), rejoinBtn = $("consult-rejoin"), preset = $("consult-preset");
-    if (mic) { mic.setAttribute("aria-pressed", String(!state.audioOn)); mic.disabled = !state.audioTrack; }
-    if (cam) { cam.setAttribute("aria-pressed", String(!state.videoOn)); cam.disabled = state.preset === "audio"; }
+    // Each button says what pressing it does now; the highlight says that something is off or shared.
+    if (mic) {
+      mic.textContent = state.audioOn ? (S.mute || "Mute") : (S.unmute || "Unmute");
+      mic.dataset.active = String(!state.audioOn); mic.disabled = !state.audioTrack;
+    }
+    if (cam) {
+      cam.textContent = state.videoOn ? (S.cameraOffButton || "Camera off") : (S.cameraOnButton || "Camera on");
+      cam.dataset.active = String(!state.videoOn); cam.disabled = state.preset === "audio";
+    }
     if (screen) {
-      screen.setAttribute("aria-pressed", String(!!state.screenTrack));
+      screen.textContent = state.screenTrack ? (S.stopSharing || "Stop sharing") : (S.shareScreen || "Share screen");
+      screen.dataset.active = String(!!state.screenTrack);
       screen.disabled = !(navigator.mediaDevices && navigator.mediaDevices.getDisplayMedia);
     }
     if (rec) {
