@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import func, or_, select, true
+from sqlalchemy import bindparam, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -395,14 +395,28 @@ def visible_instance(session: Session, user: User, study_uid: str, series_uid: s
 
 
 def list_attachments(session: Session, user: User, case_id: int) -> CaseAttachments:
+    """The case's files and studies (a study whose patient does not match only for those who may confirm it).
+
+    Every case page shows this panel and most cases have nothing attached: one count first,
+    and the models only for what there is."""
     case = visible_case_ref(session, user, case_id)
-    files = list(session.scalars(select(Attachment).where(Attachment.case_id == case.id).order_by(Attachment.id)))
-    studies = list(session.scalars(
-        select(Study).where(Study.case_id == case.id).order_by(Study.id)
-        .options(selectinload(Study.series).selectinload(Series.instances))))
+    params = {"case_id": case.id}
+    file_count, study_count = session.execute(_ATTACHMENT_COUNTS, params).one()
+    files = list(session.scalars(_CASE_FILES, params)) if file_count else []
+    studies = list(session.scalars(_CASE_STUDIES, params)) if study_count else []
     shown = [s for s in studies if s.safety != Safety.MISMATCH or sees_unconfirmed(actor_facts(user),
                                                                                     case.origin_facility_id)]
     return CaseAttachments(files, shown, len(studies) - len(shown))
+
+
+# Built once (see services/statements.py).
+_ATTACHMENT_COUNTS = select(
+    select(func.count(Attachment.id)).where(Attachment.case_id == bindparam("case_id")).scalar_subquery(),
+    select(func.count(Study.id)).where(Study.case_id == bindparam("case_id")).scalar_subquery(),
+)
+_CASE_FILES = select(Attachment).where(Attachment.case_id == bindparam("case_id")).order_by(Attachment.id)
+_CASE_STUDIES = (select(Study).where(Study.case_id == bindparam("case_id")).order_by(Study.id)
+                 .options(selectinload(Study.series).selectinload(Series.instances)))
 
 
 @transactional
