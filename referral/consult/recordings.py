@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ..domain.consult import may_record
@@ -146,7 +146,10 @@ def list_recordings(session: Session, user: User, case_id: int, *, facts: RoomFa
     """The case's recordings, newest first, for those who may see the case or are in its room
     (`facts`: the room's, when the caller has just read them)."""
     _may_view(session, user, case_id, facts)
-    return list(session.scalars(select(Recording).where(Recording.case_id == case_id).order_by(Recording.id.desc())))
+    return list(session.scalars(_CASE_RECORDINGS, {"case_id": case_id}))
+
+
+_CASE_RECORDINGS = select(Recording).where(Recording.case_id == bindparam("case_id")).order_by(Recording.id.desc())
 
 
 @transactional
