@@ -55,6 +55,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a server process has used so far (Linux): a figure the machine's load hardly moves."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wait_http(url: str, proc: subprocess.Popen, what: str) -> None:
     for _ in range(300):
         if proc.poll() is not None:
@@ -156,8 +165,12 @@ def batches(files: list[tuple[str, bytes]], limit: int) -> list[list[tuple[str, 
     return out
 
 
-def ingest(files: list[tuple[str, bytes]], clients: int, send, batch_bytes: int = 0) -> float:
-    """Send every file (spread over `clients` threads, each with its own connection); instances per second."""
+def ingest(files: list[tuple[str, bytes]], clients: int, send, batch_bytes: int = 0,
+           cpu: dict | None = None) -> float:
+    """Send every file (spread over `clients` threads, each with its own connection); instances per second.
+
+    With `cpu` ({"pid": server pid}), the server's CPU milliseconds per instance are appended to `cpu["ms"]`.
+    """
     local = threading.local()
     work = batches(files, batch_bytes) if batch_bytes else [[f] for f in files]
 
@@ -166,10 +179,14 @@ def ingest(files: list[tuple[str, bytes]], clients: int, send, batch_bytes: int 
             local.http = requests.Session()
         send(local.http, group)
 
+    cpu_before = cpu_seconds(cpu["pid"]) if cpu else 0.0
     started = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
         list(pool.map(one, work))
-    return len(files) / (time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    if cpu:
+        cpu.setdefault("ms", []).append((cpu_seconds(cpu["pid"]) - cpu_before) * 1000 / len(files))
+    return len(files) / elapsed
 
 
 def project_sender(base: str, headers: dict, case_id: int):
@@ -250,6 +267,7 @@ def main() -> None:
         orthanc_proc, orthanc = start_orthanc(workdir)
         procs.append(orthanc_proc)
         rates: dict[tuple[str, int], list[float]] = {}
+        cpu = {"project": {"pid": project_proc.pid}, "orthanc": {"pid": orthanc_proc.pid}}
         copies = study_copies(paths, args.rounds * 4 + 2)  # a copy per ingest, one to warm up, one to render
         # Warm both up (worker processes, caches of the OS), outside the measurement.
         warm_case = new_case(base, headers)
@@ -265,10 +283,11 @@ def main() -> None:
                     used += 1
                     case_id = new_case(base, headers)
                     rates.setdefault((mode, clients), []).append(
-                        ingest(files, clients, project_sender(base, headers, case_id), batch_bytes))
+                        ingest(files, clients, project_sender(base, headers, case_id), batch_bytes,
+                               cpu["project"] if mode == "batched" else None))
                     if mode == "batched":
                         rates.setdefault(("orthanc", clients), []).append(
-                            ingest(files, clients, orthanc_sender(orthanc)))
+                            ingest(files, clients, orthanc_sender(orthanc), cpu=cpu["orthanc"]))
                         last_case, last_files = case_id, files  # in both, and not rendered yet
         print("\ningest, instances per second (median of rounds):")
         for clients in (1, 4):
@@ -277,6 +296,9 @@ def main() -> None:
                 p = statistics.median(rates[(mode, clients)])
                 print(f"  {clients} client(s), project {mode:16} {p:7.1f}   orthanc {o:7.1f}   ratio {p / o:5.2f}"
                       "  (goal >= 1)")
+        p, o = statistics.median(cpu["project"]["ms"]), statistics.median(cpu["orthanc"]["ms"])
+        print(f"  server CPU per instance (batched, median): project {p:5.2f} ms   orthanc {o:5.2f} ms   "
+              f"ratio {p / o:5.2f}")
 
         render_case = new_case(base, headers)
         ingest(copies[-2], 4, project_sender(base, headers, render_case))

@@ -117,11 +117,17 @@ NOTIFY_VARIABLES = {
 
 
 def _notify_settings() -> dict:
-    """The SMS and e-mail gateways of outbound notifications, from the environment."""
+    """`Settings.extra` from the environment: the SMS and e-mail gateways of outbound
+    notifications, and the disk budget of rendered DICOM frames."""
     values = {key: os.environ[name].strip() for name, key in NOTIFY_VARIABLES.items() if os.environ.get(name, "").strip()}
     if values.get("smtp_port") and not values["smtp_port"].isdecimal():
         raise ValueError("REFERRAL_SMTP_PORT must be a port number")
     public = os.environ.get("REFERRAL_PUBLIC_URL", "").strip()
     if public:
         values["public_base_url"] = public.rstrip("/")
+    cache = os.environ.get("REFERRAL_FRAME_CACHE_BYTES", "").strip()
+    if cache:
+        if not (cache.isascii() and cache.isdigit()):
+            raise ValueError("REFERRAL_FRAME_CACHE_BYTES must be a number of bytes")
+        values["frame_cache_bytes"] = int(cache)
     return values

@@ -33,7 +33,7 @@ class Imaging:
 
     @property
     def frames(self) -> FrameCache:
-        return FrameCache(self.store, self.pool)
+        return FrameCache(self.store, self.pool, self.limits.frame_cache_bytes)
 
     def receiver(self, workdir: Path) -> Receiver:
         return Receiver(self.store, workdir, self.limits, check_pixels=self.pool.check)
@@ -50,12 +50,15 @@ class Imaging:
 
 
 def imaging_for(settings: Settings) -> Imaging:
-    """The imaging runtime for these settings; `settings.extra["dicom_limits"]` may tighten the limits."""
+    """The imaging runtime for these settings; `settings.extra["dicom_limits"]` may tighten the limits,
+    `settings.extra["frame_cache_bytes"]` sets the disk budget of rendered frames."""
+    from dataclasses import replace
+
     limits = settings.extra.get("dicom_limits") or DEFAULT_LIMITS
     if limits.max_file_bytes > settings.max_upload_bytes:
-        from dataclasses import replace
-
         limits = replace(limits, max_file_bytes=settings.max_upload_bytes)
+    if settings.extra.get("frame_cache_bytes") is not None:
+        limits = replace(limits, frame_cache_bytes=int(settings.extra["frame_cache_bytes"]))
     return Imaging(BlobStore(Path(settings.data_dir)), limits)
 
 

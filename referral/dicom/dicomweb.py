@@ -13,14 +13,13 @@ import secrets
 import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
 
 import pydicom
 from flask import Blueprint, Response, g, jsonify, request, stream_with_context
 from pydicom.encaps import generate_fragmented_frames
 
 from ..api import authenticated_user
-from ..domain.errors import NotFound, TooLarge, ValidationFailed
+from ..domain.errors import NotFound, ValidationFailed
 from ..models import Instance, Study
 from ..runtime import db_session
 from ..services.access import visible_case
@@ -29,7 +28,7 @@ from ..services.inputs import small_int
 from . import imaging
 from . import index as idx
 from .intake import Rejection
-from .limits import human_bytes
+from .multipart import staged_parts
 from .parse import decode_text
 from .render import FORMATS, RenderError, RenderRequest
 from .scan import scan_file
@@ -370,17 +369,15 @@ def store_instances(study_uid: str | None = None):
     visible_case(session, user, case_id)
     with im.store.workdir() as workdir:
         receiver = im.receiver(workdir)
-        count = 0
-        for headers, stream_path in _parts(request.stream, boundary, workdir, im.limits.max_file_bytes):
-            count += 1
+        parts = staged_parts(request.stream, boundary, workdir, _is_dicom_part, max_part_bytes=im.limits.max_file_bytes)
+        for count, (headers, staged) in enumerate(parts, 1):
             name = f"part {count}"
-            part_type = headers.get("content-type", "application/dicom").split(";")[0].strip().lower()
-            if part_type != "application/dicom":
-                receiver.intake.rejected.append(Rejection(name, f"parts must be application/dicom, not {part_type}"))
+            if staged is None:
+                receiver.intake.rejected.append(Rejection(
+                    name, f"parts must be application/dicom, not {_part_type(headers)}"))
                 continue
-            with open(stream_path, "rb") as fh:
-                receiver.take_stream(name, fh)
-            stream_path.unlink(missing_ok=True)
+            im.store.sync_soon(staged.path, staged.sha256)  # the disk writes it while the file is judged
+            receiver.take_written(name, staged)
         intake = receiver.intake
         if study_uid is not None:
             for item in list(intake.dicom):
@@ -427,58 +424,9 @@ def _boundary(content_type: str) -> bytes:
     raise ValidationFailed("the multipart boundary is missing", fields={"Content-Type": content_type})
 
 
-def _parts(stream: BinaryIO, boundary: bytes, workdir: Path, max_part: int) -> Iterator[tuple[dict, Path]]:
-    """The parts of a multipart/related body, each streamed to a file (bounded memory)."""
-    delimiter = b"\r\n--" + boundary
-    buf, eof = b"\r\n", False
+def _part_type(headers: dict[str, str]) -> str:
+    return headers.get("content-type", "application/dicom").split(";")[0].strip().lower()
 
-    def fill() -> None:
-        nonlocal buf, eof
-        chunk = stream.read(256 * 1024)
-        if not chunk:
-            eof = True
-        buf += chunk
 
-    while (i := buf.find(delimiter)) < 0:
-        if eof:
-            raise ValidationFailed("the body holds no parts", fields={"body": "no multipart boundary found"})
-        buf = buf[-len(delimiter):]
-        fill()
-    buf = buf[i + len(delimiter):]
-    while True:
-        while len(buf) < 2 and not eof:
-            fill()
-        if buf.startswith(b"--"):
-            return
-        while b"\r\n\r\n" not in buf:
-            if eof or len(buf) > 16384:
-                raise ValidationFailed("a part's headers are malformed", fields={"body": "bad part headers"})
-            fill()
-        head, buf = buf.split(b"\r\n\r\n", 1)
-        headers = {}
-        for line in head.decode("latin-1").split("\r\n"):
-            key, sep, value = line.partition(":")
-            if sep:
-                headers[key.strip().lower()] = value.strip()
-        path = workdir / f"part-{secrets.token_hex(6)}"
-        size = 0
-        with open(path, "wb") as out:
-            while True:
-                i = buf.find(delimiter)
-                if i >= 0:
-                    out.write(buf[:i])
-                    size += i
-                    buf = buf[i + len(delimiter):]
-                    break
-                keep = len(delimiter) - 1
-                if len(buf) > keep:
-                    out.write(buf[:-keep])
-                    size += len(buf) - keep
-                    buf = buf[-keep:]
-                if size > max_part:
-                    raise TooLarge(f"a part is larger than the limit of {human_bytes(max_part)}")
-                if eof:
-                    raise ValidationFailed("the body ends inside a part (truncated)", fields={"body": "truncated"})
-                fill()
-        yield headers, path
-
+def _is_dicom_part(headers: dict[str, str]) -> bool:
+    return _part_type(headers) == "application/dicom"

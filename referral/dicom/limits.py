@@ -33,6 +33,8 @@ class Limits:
     decode_workers: int = 2
     # Chunked uploads: the largest chunk accepted in one request.
     max_chunk_bytes: int = 16 * MiB
+    # Rendered frames kept on disk (cache/frames under the data directory); least recently used go first.
+    frame_cache_bytes: int = 2 * GiB
 
 
 DEFAULT_LIMITS = Limits()

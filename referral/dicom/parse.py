@@ -11,6 +11,7 @@ header, or without study and series UIDs, is normalised into a complete Part
 from __future__ import annotations
 
 import math
+import struct
 import warnings
 from dataclasses import dataclass, field
 from datetime import date
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pydicom
 from pydicom.charset import convert_encodings, decode_bytes
+from pydicom.datadict import dictionary_VR, tag_for_keyword
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.filebase import DicomFileLike
 from pydicom.filewriter import write_file_meta_info
@@ -99,6 +101,11 @@ def read_instance(path: Path, limits: Limits, workdir: Path) -> ParsedFile:
 
 def _read_instance(path: Path, limits: Limits, workdir: Path) -> ParsedFile:
     structure = scan_file(path, limits)
+    facts = top_level_facts(structure)
+    if facts is not None:  # the common case, read from what the walk saw: no second parse
+        info = _instance_info(facts, structure)
+        _check_pixels(facts, info, structure, limits)
+        return ParsedFile(Path(path), info, structure, False)
     normalised = False
     if not structure.meta_complete:
         path = _with_file_meta(path, structure, workdir)
@@ -176,6 +183,112 @@ def _with_derived_uids(path: Path, meta_ds: Dataset, workdir: Path) -> Path:
     target = workdir / (Path(path).name + ".uids")
     ds.save_as(target, enforce_file_format=True)
     return target
+
+
+# ---------------------------------------------------------------- without pydicom
+
+# The top-level attributes the index reads (`_instance_info`, `_display_facts`, `fast_layout`,
+# `_check_pixels`): when the walk kept all of them in plain form, pydicom is not needed at all.
+READ_KEYWORDS = (
+    "SOPInstanceUID", "SOPClassUID", "StudyInstanceUID", "SeriesInstanceUID", "PatientSex", "PatientBirthDate",
+    "StudyDate", "StudyTime", "AccessionNumber", "Modality", "SeriesNumber", "BodyPartExamined",
+    "InstanceNumber", "NumberOfFrames", "Rows", "Columns", "ImagePositionPatient", "ImageOrientationPatient",
+    "SliceLocation", "PixelSpacing", "ImagerPixelSpacing", "WindowCenter", "WindowWidth", "RescaleSlope",
+    "RescaleIntercept", "SliceThickness", "PhotometricInterpretation", "SamplesPerPixel", "BitsAllocated",
+    "BitsStored", "PixelRepresentation", "Manufacturer", "ManufacturerModelName", "ProtocolName", "KVP",
+    "XRayTubeCurrent", "ContentDate", "ImageType", "ConvolutionKernel", "VOILUTFunction",
+)
+# Attributes whose presence needs pydicom: the index reads inside their items (enhanced objects).
+NEEDS_PYDICOM = ("SharedFunctionalGroupsSequence", "PerFrameFunctionalGroupsSequence")
+TEXT_VRS = frozenset({"CS", "DA", "DS", "IS", "LO", "SH", "TM", "UI"})
+PER_VALUE_VRS = frozenset({"LO", "SH"})  # pydicom strips each value of these, the whole of the others
+BINARY_VRS = {"US": "H", "SS": "h", "UL": "I", "SL": "i", "FL": "f", "FD": "d"}
+_TAGS = {keyword: tag_for_keyword(keyword) for keyword in (*READ_KEYWORDS, *NEEDS_PYDICOM, "ModalityLUTSequence",
+                                                           "VOILUTSequence", "SpecificCharacterSet")}
+
+
+class _Raw:
+    def __init__(self, value: bytes) -> None:
+        self.value = value
+
+
+class TopLevelFacts:
+    """The part of pydicom's `Dataset` interface the index uses, over the values the structural
+    walk kept (`Structure.top`), converted as pydicom converts them (the same values, the same
+    refusals), so `_instance_info` gives the same answer either way."""
+
+    def __init__(self, top: dict[int, tuple[str | None, bytes | None]], transfer_syntax: str) -> None:
+        self._top = top
+        self.file_meta = {"TransferSyntaxUID": transfer_syntax}
+
+    def __contains__(self, keyword: str) -> bool:
+        return _TAGS.get(keyword) in self._top
+
+    def get_item(self, tag: int) -> _Raw | None:
+        element = self._top.get(tag)
+        return None if element is None or element[1] is None else _Raw(element[1])
+
+    def get(self, keyword: str):
+        element = self._top.get(_TAGS[keyword])
+        if element is None:
+            return None
+        return _converted(_vr_of(_TAGS[keyword], element[0]), element[1] or b"")
+
+
+def _vr_of(tag: int, written: str | None) -> str:
+    if written is not None:
+        return written
+    try:
+        return dictionary_VR(tag)
+    except KeyError:
+        return "UN"
+
+
+def _converted(vr: str, raw: bytes):
+    """A value as pydicom gives it: a string or number, a list for several, None when empty;
+    an `IS` or `DS` that is not a number raises, as in pydicom."""
+    if vr in BINARY_VRS:
+        code = BINARY_VRS[vr]
+        values = list(struct.unpack(f"<{len(raw) // struct.calcsize(code)}{code}", raw))
+        return None if not values else values[0] if len(values) == 1 else values
+    text = raw.decode("ascii")
+    if vr in PER_VALUE_VRS:
+        values = [value.rstrip(" \x00") for value in text.split("\\")]
+    else:
+        values = text.rstrip(" \x00").split("\\")
+    for value in values if vr in ("IS", "DS") else ():
+        if value.strip():
+            float(value)  # pydicom refuses what is not a number (and reads "1.5" as IS 1, with a warning)
+    return values[0] if len(values) == 1 else values
+
+
+def top_level_facts(structure: Structure) -> TopLevelFacts | None:
+    """The facts from the walk, when it kept everything the index reads in plain form; else None
+    (pydicom reads the file: big endian, deflated, no file meta, enhanced objects, non-ASCII values)."""
+    top = structure.top
+    if not structure.meta_complete or not top or any(_TAGS[k] in top for k in NEEDS_PYDICOM):
+        return None
+    if _TAGS["StudyInstanceUID"] not in top or _TAGS["SeriesInstanceUID"] not in top \
+            or _TAGS["SOPClassUID"] not in top:
+        return None  # derived UIDs, or the SOP class from the file meta: the full path
+    for keyword in READ_KEYWORDS:
+        element = top.get(_TAGS[keyword])
+        if element is not None and not _plain(_vr_of(_TAGS[keyword], element[0]), element[1]):
+            return None
+    for tag in (*TEXT_TAGS.values(), 0x00080005):
+        element = top.get(tag)
+        if element is not None and element[1] is None:
+            return None
+    return TopLevelFacts(top, structure.transfer_syntax)
+
+
+def _plain(vr: str, raw: bytes | None) -> bool:
+    """A value read the same whatever the character set: ASCII text (no escapes), or fixed-size numbers."""
+    if raw is None:
+        return False
+    if vr in BINARY_VRS:
+        return len(raw) % struct.calcsize(BINARY_VRS[vr]) == 0
+    return vr in TEXT_VRS and raw.isascii() and b"\x1b" not in raw
 
 
 # ---------------------------------------------------------------- facts

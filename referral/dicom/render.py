@@ -119,7 +119,8 @@ def _fast_displayed(path: str, request: RenderRequest, layout: dict):
         kind = "i" if signed else "u"
         dtype = np.dtype(f"{'>' if layout['big_endian'] else '<'}{kind}{bits // 8}")
         arr = np.frombuffer(data, dtype).reshape(rows, cols)
-        if stored < bits:  # as pydicom does: keep the stored bits, extend the sign
+        if stored < bits and (signed or int(arr.max()) >> stored):
+            # As pydicom does: keep the stored bits, extend the sign (unsigned values that fit need nothing).
             raw = arr.view(np.dtype(f"{dtype.byteorder}u{bits // 8}")) & ((1 << stored) - 1)
             arr = raw.astype(np.int32) - ((raw >> (stored - 1)) << stored) if signed else raw
         window = request.window or (PRESETS[request.preset] if request.preset else None)

@@ -34,6 +34,7 @@ ITEM_END = (0xFFFE, 0xE00D)
 SEQUENCE_END = (0xFFFE, 0xE0DD)
 PIXEL_DATA = (0x7FE0, 0x0010)
 PIXEL_TAGS = {(0x7FE0, 0x0010), (0x7FE0, 0x0008), (0x7FE0, 0x0009)}
+TOP_VALUE_BYTES = 1024  # top-level values kept by the walk (`Structure.top`) for reading without pydicom
 
 LONG_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
 SHORT_VRS = {b"AE", b"AS", b"AT", b"CS", b"DA", b"DS", b"DT", b"FL", b"FD", b"IS", b"LO", b"LT", b"PN", b"SH",
@@ -76,6 +77,9 @@ class Structure:
     dataset_offset: int  # where the data set starts in the file
     elements: int
     pixels: PixelLocation | None
+    # The top-level elements (little endian data sets only): tag -> (VR as written, or None when
+    # implicit; the value's bytes, or None when longer than TOP_VALUE_BYTES or a sequence).
+    top: dict[int, tuple[str | None, bytes | None]] = field(default_factory=dict)
 
 
 def _tag_str(tag: tuple[int, int]) -> str:
@@ -108,8 +112,9 @@ def scan_file(path: str | os.PathLike, limits: Limits) -> Structure:
             return _scan_deflated(mm, ds_offset, has_meta, complete, limits)
         explicit = ts != IMPLICIT_LE
         little = ts != EXPLICIT_BE
-        count, pixels = _walk(mm, ds_offset, size, explicit, little, limits)
-    return Structure(has_meta, ts, complete, ds_offset, count, pixels)
+        top: dict[int, tuple[str | None, bytes | None]] = {}
+        count, pixels = _walk(mm, ds_offset, size, explicit, little, limits, top if little else None)
+    return Structure(has_meta, ts, complete, ds_offset, count, pixels, top)
 
 
 def _scan_deflated(mm: mmap.mmap, ds_offset: int, has_meta: bool, complete: bool, limits: Limits) -> Structure:
@@ -204,8 +209,10 @@ class _Container:
     explicit: bool
 
 
-def _walk(mm, pos: int, size: int, explicit: bool, little: bool, limits: Limits):
-    """Walk the data set; return (element count, pixel data location)."""
+def _walk(mm, pos: int, size: int, explicit: bool, little: bool, limits: Limits,
+          top_level: dict[int, tuple[str | None, bytes | None]] | None = None):
+    """Walk the data set; return (element count, pixel data location). The top-level elements
+    go into `top_level` on the way, when given (see `Structure.top`)."""
     endian = "<" if little else ">"
     u16, u32, tag_fmt = endian + "H", endian + "I", endian + "HH"
     stack: list[_Container] = []
@@ -280,6 +287,10 @@ def _walk(mm, pos: int, size: int, explicit: bool, little: bool, limits: Limits)
             start = pos + 8
 
         is_sequence = vr == b"SQ" or (vr is None and _implicit_is_sequence(tag, length))
+        if top_level is not None and not stack:
+            small = not is_sequence and length != UNDEFINED and length <= TOP_VALUE_BYTES and start + length <= size
+            top_level[(tag[0] << 16) | tag[1]] = (vr.decode() if vr else None,
+                                                  bytes(mm[start:start + length]) if small else None)
         if tag == PIXEL_DATA and length == UNDEFINED:
             if stack:
                 raise InvalidDicom("compressed pixel data appears inside a sequence")

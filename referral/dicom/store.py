@@ -15,7 +15,7 @@ import secrets
 import shutil
 import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,6 +86,7 @@ class BlobStore:
         try:
             yield path
         finally:
+            _forget_syncs(path)
             if nested:
                 shutil.rmtree(path, ignore_errors=True)
             else:
@@ -111,43 +112,83 @@ class BlobStore:
 
         The staged file is consumed (renamed into place, or deleted when the bytes were already there).
         """
-        sha256 = sha256 or sha256_of(staged)
-        size = os.path.getsize(staged)
-        final = self.path_for(sha256)
-        if final.exists() and final.stat().st_size == size:
-            staged.unlink(missing_ok=True)
-            return Published(sha256, size, final, False)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(staged, os.O_RDONLY)
-        try:
-            os.fdatasync(fd)  # the bytes (and the size) on disk before the name points at them
-        finally:
-            os.close(fd)
-        os.chmod(staged, 0o440)
-        os.replace(staged, final)
-        fsync_dir(final.parent)
-        return Published(sha256, size, final, True)
+        return self.publish_many([(staged, sha256 or sha256_of(staged))])[0]
+
+    def sync_soon(self, staged: Path, sha256: str | None = None) -> None:
+        """Start writing a staged file's bytes to disk in the background while it is being judged
+        (not when identical bytes are stored already: that file is reused, this one dropped).
+
+        Only a head start: `publish_many` waits for this sync (or makes its own), so durability
+        never depends on it being called.
+        """
+        if sha256 and self.path_for(sha256).exists():
+            return
+        future = _publisher().submit(_fdatasync, staged)
+        with _syncing_lock:
+            _syncing[str(staged)] = future
 
     def publish_many(self, items: list[tuple[Path, str]]) -> list[Published]:
-        """Publish several staged files at once: their fsyncs overlap, so a batch costs about one."""
+        """Publish staged files: every file's bytes are synced, then renamed into place, then each
+        directory that gained a name is synced, the syncs of a batch overlapping (a batch costs about
+        one). Identical bytes already stored are kept (and marked as just used) instead.
+
+        On any failure the files this call put in place are removed again, and the error is raised.
+        """
         unique: dict[str, Path] = {}
         for path, sha in items:
             unique.setdefault(sha, path)
-        if len(unique) <= 1:
-            return [self.publish(path, sha) for sha, path in unique.items()]
-        futures = [_publisher().submit(self.publish, path, sha) for sha, path in unique.items()]
-        results, failure = [], None
-        for future in futures:
-            try:
-                results.append(future.result())
-            except Exception as exc:  # disk full, permissions: undo the others, report the first
-                failure = failure or exc
-        if failure is not None:
-            for result in results:
-                if result.created:
-                    self.remove(result.sha256)
-            raise failure
+        results, fresh = [], []
+        for sha, path in unique.items():
+            size = os.path.getsize(path)
+            if self._reuse(sha, size):
+                path.unlink(missing_ok=True)
+                results.append(Published(sha, size, self.path_for(sha), False))
+            else:
+                fresh.append((sha, path, size))
+        placed: list[str] = []
+        try:
+            _wait_synced([path for _, path, _ in fresh])  # the bytes on disk before a name points at them
+            directories: set[Path] = set()
+            for sha, path, size in fresh:
+                final = self.path_for(sha)
+                directories |= self._make_dirs(final.parent)
+                os.chmod(path, 0o440)
+                os.utime(path)  # "just stored", whenever its bytes arrived (see `gc.collect`)
+                os.replace(path, final)
+                placed.append(sha)
+                directories.add(final.parent)
+                results.append(Published(sha, size, final, True))
+            _each_in_parallel(fsync_dir, sorted(directories))  # the new names survive a crash
+        except BaseException:
+            for sha in placed:
+                self.remove(sha)
+            raise
         return results
+
+    def _reuse(self, sha256: str, size: int) -> bool:
+        """Whether these bytes are stored already; if so their time is set to now, so that a
+        collection of unreferenced files (`gc.collect`) sees them as in use and spares them."""
+        final = self.path_for(sha256)
+        try:
+            if final.stat().st_size != size:
+                return False  # damaged: replaced by the good copy
+            os.utime(final)
+        except FileNotFoundError:
+            return False
+        except PermissionError:
+            pass  # not ours to touch (restored from a backup as another user): still the same bytes
+        return True
+
+    def _make_dirs(self, directory: Path) -> set[Path]:
+        """Create `files/ab/cd` as needed; the directories whose listing changed (to be synced)."""
+        changed = set()
+        for path in (self.files, directory.parent, directory):
+            try:
+                path.mkdir(parents=path == self.files)
+            except FileExistsError:
+                continue
+            changed.add(path.parent)
+        return changed
 
     def remove(self, sha256: str) -> None:
         """Remove a file this request published when its transaction failed (nothing half-stored)."""
@@ -155,6 +196,10 @@ class BlobStore:
             self.path_for(sha256).unlink()
         except FileNotFoundError:
             pass
+        self.remove_frames(sha256)
+
+    def remove_frames(self, sha256: str) -> None:
+        """The rendered frames of a file that is gone: they would never be asked for again."""
         for cached in (self.cache / "frames" / sha256[:2]).glob(f"{sha256}-*"):
             cached.unlink(missing_ok=True)
 
@@ -171,6 +216,58 @@ class BlobStore:
 _in_use: set[str] = set()
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
+_syncing: dict[str, Future] = {}  # staged path -> its background sync (see `sync_soon`)
+_syncing_lock = threading.Lock()
+
+
+def _fdatasync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fdatasync(fd)  # the bytes (and the size) on disk
+    finally:
+        os.close(fd)
+
+
+def _wait_synced(paths: list[Path]) -> None:
+    """Every file's bytes are on disk: its background sync finished, or one made now (in parallel)."""
+    with _syncing_lock:
+        started = [_syncing.pop(str(p), None) for p in paths]
+    futures = [f or _publisher().submit(_fdatasync, p) for p, f in zip(paths, started)]
+    failure = None
+    for path, future, early in zip(paths, futures, started):
+        try:
+            future.result()
+        except OSError as exc:
+            if early is None:
+                failure = failure or exc
+                continue
+            try:
+                _fdatasync(path)  # the head start failed; the sync that counts is this one
+            except OSError as again:
+                failure = failure or again
+    if failure is not None:
+        raise failure
+
+
+def _each_in_parallel(fn, items: list) -> None:
+    """`fn` on every item, overlapping (they wait on the disk, not the CPU); the first error is raised."""
+    if len(items) <= 1:
+        for item in items:
+            fn(item)
+        return
+    futures = [_publisher().submit(fn, item) for item in items]
+    errors = [f.exception() for f in futures]
+    failure = next((e for e in errors if e is not None), None)
+    if failure is not None:
+        raise failure
+
+
+def _forget_syncs(workdir: Path) -> None:
+    """Drop the background syncs of a finished request's staging files (published or not)."""
+    prefix = f"{workdir}{os.sep}"
+    with _syncing_lock:
+        for key in [k for k in _syncing if k.startswith(prefix)]:
+            del _syncing[key]
 
 
 def _publisher() -> ThreadPoolExecutor:
@@ -198,9 +295,13 @@ def atomic_write(path: Path, data: bytes, *, durable: bool = False) -> None:
 
     A cache entry (a rendered frame) can be made again, so it skips the fsync unless `durable`.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
-    with open(tmp, "wb") as fh:
+    try:
+        fh = open(tmp, "wb")
+    except FileNotFoundError:  # the first file of its directory
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(tmp, "wb")
+    with fh:
         fh.write(data)
         if durable:
             fh.flush()

@@ -14,16 +14,13 @@ that breaks still arrives whole.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import os
-import secrets
 from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
 from flask import Request
 from sqlalchemy.orm import Session
-from werkzeug.formparser import FormDataParser
 
 from ..domain.errors import Conflict, Forbidden, TooLarge, ValidationFailed
 from ..models import UploadSession, User
@@ -31,6 +28,7 @@ from ..services import attachments as service
 from . import Imaging
 from .intake import display_name
 from .limits import human_bytes
+from .multipart import boundary_of, form_file, staged_parts
 from .store import Staged, sha256_of
 
 PIECE = 64 * 1024
@@ -46,46 +44,25 @@ def receive_files(session: Session, imaging: Imaging, user: User, case_id: int,
 
 def receive_request(session: Session, imaging: Imaging, user: User, case_id: int, request: Request, *,
                     source: str = "upload") -> service.AttachResult:
-    """The multipart field `file` of a request, written straight into staging and hashed on the way.
+    """The multipart field `file` of a request, written straight into staging and hashed on the way
+    (`multipart.py`); each file is judged as soon as its last byte has arrived.
 
     When something read the form before (the pages' CSRF check does), its parsed files are used.
     """
     with imaging.store.workdir() as workdir:
         receiver = imaging.receiver(workdir)
+        boundary = boundary_of(request.content_type or "")
         if "files" in request.__dict__ or "form" in request.__dict__:
             receiver.take_streams((f.filename, f.stream) for f in request.files.getlist("file"))
-        else:
-            parser = FormDataParser(stream_factory=lambda *_args, **_kw: _HashingFile(workdir),
-                                    max_form_memory_size=request.max_form_memory_size,
-                                    max_content_length=request.max_content_length,
-                                    max_form_parts=request.max_form_parts)
-            _, _, parsed = parser.parse(request.stream, request.mimetype, request.content_length,
-                                        request.mimetype_params)
-            for item in parsed.getlist("file"):
-                receiver.take_written(display_name(item.filename), item.stream.staged())
+        elif request.mimetype == "multipart/form-data" and boundary:
+            parts = staged_parts(request.stream, boundary, workdir, lambda h: form_file(h) is not None,
+                                 max_parts=request.max_form_parts)
+            for headers, staged in parts:
+                if staged is None:
+                    continue  # another field
+                imaging.store.sync_soon(staged.path, staged.sha256)  # the disk writes it while the file is judged
+                receiver.take_written(display_name(form_file(headers)), staged)
         return service.attach_files(session, user, case_id, receiver.intake, imaging.store, source=source)
-
-
-class _HashingFile:
-    """The file werkzeug writes an uploaded part into: in staging, hashed as it is written (no second pass)."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.path = workdir / f"part-{secrets.token_hex(8)}"
-        self._file = open(self.path, "w+b")
-        self._hash = hashlib.sha256()
-        self.size = 0
-
-    def write(self, data: bytes) -> int:
-        self._hash.update(data)
-        self.size += len(data)
-        return self._file.write(data)
-
-    def staged(self) -> Staged:
-        self._file.close()
-        return Staged(self.path, self.size, self._hash.hexdigest(), False)
-
-    def __getattr__(self, name: str):
-        return getattr(self._file, name)
 
 
 def start_upload(session: Session, imaging: Imaging, user: User, case_id: int, body: dict) -> UploadSession:

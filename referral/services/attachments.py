@@ -94,37 +94,28 @@ def _refuse(intake: Intake) -> None:
 
 
 def _publishing(session: Session, store: BlobStore, intake: Intake, work: Callable[[dict, set], T]) -> T:
-    """Publish the accepted files, run the indexing transaction, and remove again the files this
-    call stored for the first time that ended up unused (refused while indexing) or, when the
-    transaction fails, all of them: nothing is left half-stored."""
+    """Publish the accepted files, then run the indexing transaction.
+
+    Files this call stored that end up unused (refused while indexing, or the transaction
+    failed) are left where they are: another upload of the same bytes may be indexing them
+    at this very moment, and removing them here could take a file from under its index row.
+    `referral dicom gc` removes files no row refers to once they are a day old."""
     published: dict[str, int] = {}  # sha256 -> size
-    created: list[str] = []
     used: set[str] = set()
     staged = [(i.parsed.path, i.sha256) for i in intake.dicom] + [(f.staged.path, f.staged.sha256)
                                                                    for f in intake.files]
     try:
         for result in store.publish_many(staged):
             published[result.sha256] = result.size
-            if result.created:
-                created.append(result.sha256)
         try:
-            outcome = work(published, used)
+            return work(published, used)
         except IntegrityError:
             session.rollback()
             used.clear()
-            outcome = work(published, used)  # someone indexed the same thing at the same moment: once more
+            return work(published, used)  # someone indexed the same thing at the same moment: once more
     except BaseException:
         session.rollback()
-        _remove_unreferenced(session, store, created)
         raise
-    _remove_unreferenced(session, store, [sha for sha in created if sha not in used])
-    return outcome
-
-
-def _remove_unreferenced(session: Session, store: BlobStore, shas: list[str]) -> None:
-    for sha in shas:
-        if session.scalar(select(StoredFile.id).where(StoredFile.sha256 == sha)) is None:
-            store.remove(sha)
 
 
 def _may_attach_here(session: Session, user: User, case_id: int) -> Case:

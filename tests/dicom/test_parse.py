@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pydicom
 import pytest
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.tag import Tag
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate_uid
 
 from referral.dicom.limits import Limits
@@ -197,3 +199,47 @@ def test_deflated_files_are_read_and_rendered(samples, tmp_path):
     assert (display_pixels(str(parsed.path), RenderRequest(preset="lung")) == original).all()
     with pytest.raises(Truncated):
         read_instance(_write(tmp_path, path.read_bytes()[:-5000], "cut.dcm"), LIMITS, tmp_path)
+
+
+def _all_readable(corpus, samples) -> list[Path]:
+    return [corpus / name for name in CORPUS_ACCEPT] + [p for paths in samples.values() for p in paths[:3]]
+
+
+def test_reading_without_pydicom_gives_what_pydicom_gives(corpus, samples, tmp_path, monkeypatch):
+    """The index facts of plain files come from the structural walk alone; they must be exactly
+    what reading the file with pydicom gives, for every file of the corpus and every sample."""
+    from referral.dicom import parse
+
+    fast = {p: read_instance(p, LIMITS, tmp_path).info for p in _all_readable(corpus, samples)}
+    used = [p for p in fast if parse.top_level_facts(parse.scan_file(p, LIMITS)) is not None]
+    assert {p.name for p in samples["ct"][:3]} <= {p.name for p in used}  # the common case takes it
+    monkeypatch.setattr(parse, "top_level_facts", lambda structure: None)
+    for path, info in fast.items():
+        assert read_instance(path, LIMITS, tmp_path).info == info, path.name
+
+
+@pytest.mark.filterwarnings("ignore:.*(not valid|Invalid value).*:UserWarning")  # pydicom's, on the careless values
+def test_careless_values_are_read_as_pydicom_reads_them(tmp_path, monkeypatch):
+    from referral.dicom import parse
+
+    ds = Dataset()
+    ds.SOPClassUID, ds.SOPInstanceUID = "1.2.840.10008.5.1.4.1.1.7", generate_uid()
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.Modality, ds.PatientName = "OT", "Wang^Fang"
+    ds.InstanceNumber = "7"
+    ds.KVP = "120 "
+    ds.Manufacturer = "ACME \\IMAGING"
+    ds.ImageType = ["ORIGINAL", "PRIMARY"]
+    for tag, vr, raw in ((0x00200011, "IS", b"1.5 "), (0x00201041, "DS", b"abc ")):  # SeriesNumber, SliceLocation
+        ds[tag] = RawDataElement(Tag(tag), vr, len(raw), raw, 0, False, True)  # as a careless device writes them
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta.MediaStorageSOPClassUID, ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPClassUID, ds.SOPInstanceUID
+    path = tmp_path / "odd.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    assert parse.top_level_facts(parse.scan_file(path, LIMITS)) is not None
+    fast = read_instance(path, LIMITS, tmp_path).info
+    assert fast.instance_number == 7 and fast.series_number == 1 and fast.facts["slice_location"] is None
+    assert fast.facts["tags"]["Manufacturer"] == "ACME\\IMAGING" and fast.facts["tags"]["KVP"] == "120"
+    monkeypatch.setattr(parse, "top_level_facts", lambda structure: None)
+    assert read_instance(path, LIMITS, tmp_path).info == fast
