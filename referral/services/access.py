@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, bindparam, exists, false, insert, or_, select, true
-from sqlalchemy import inspect
+from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -68,8 +68,27 @@ class CaseRef:
 
 def visible_case_ref(session: Session, user: User, case_id: int) -> CaseRef:
     """`visible_case` for a reader who does not need the case itself: the same rule, answered
-    from the loaded case when the session has it, else by one narrow statement; no model is
-    loaded. `not_found` whether the case is absent or out of scope."""
+    from the loaded case when the session has it, else by one narrow statement (once per
+    transaction); no model is loaded. `not_found` whether the case is absent or out of scope."""
+    answered = session.info.setdefault(_ANSWERED, {})
+    key = (user.id, case_id)
+    if key not in answered:
+        answered[key] = _case_ref(session, user, case_id)
+    return answered[key]
+
+
+# What `visible_case_ref` answered in the session's current transaction (the panels of one page
+# ask the same question); forgotten when the transaction ends.
+_ANSWERED = "referral.visible_case_refs"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_answers(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_ANSWERED, None)
+
+
+def _case_ref(session: Session, user: User, case_id: int) -> CaseRef:
     scope = scope_of(session, user)
     known = _loaded_case(session, case_id)
     if known is not None and scope.admits(known.origin_facility_id, [h.facility_id for h in known.hops]):

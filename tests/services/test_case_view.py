@@ -43,3 +43,25 @@ def test_a_read_is_audited_and_an_absent_case_is_not_found(session, users):
     assert session.scalar(select(func.count(AuditEntry.id)).where(AuditEntry.action == "case.read")) == before + 1
     with pytest.raises(NotFound):
         read_case_view(session, user, 10**9)
+
+
+def test_a_visibility_answer_lasts_one_transaction(session, users):
+    """The panels of one page ask once; a revoked invitation is seen at the next transaction."""
+    from referral.models import ConsultInvitation, utcnow
+    from referral.services.access import visible_case_ref
+
+    expert, village = users["province.expert"], users["village.doctor"]
+    case_id = session.scalar(select(func.min(Case.id)).where(Case.author_id == village.id))
+    with pytest.raises(NotFound):
+        visible_case_ref(session, expert, case_id)
+    session.rollback()
+    invitation = ConsultInvitation(case_id=case_id, invitee_id=expert.id, inviter_id=users["township.specialist"].id)
+    session.add(invitation)
+    session.commit()
+    assert visible_case_ref(session, expert, case_id).id == case_id
+    assert visible_case_ref(session, expert, case_id).id == case_id  # answered from the transaction's memory
+    session.commit()
+    invitation.revoked_at = utcnow()
+    session.commit()
+    with pytest.raises(NotFound):
+        visible_case_ref(session, expert, case_id)
