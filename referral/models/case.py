@@ -24,6 +24,8 @@ class Case(Base):
         # Home pages: a jurisdiction's cases, most recently changed first, without sorting them all.
         Index("ix_cases_updated", "updated_at", "id"),
         Index("ix_cases_status_updated", "status", "updated_at", "id"),
+        # Reports: the origin of each hop's case outside the jurisdiction, read from the index alone.
+        Index("ix_cases_id_origin", "id", "origin_facility_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Text, bindparam, cast, literal, literal_column, null, select, union_all
 from sqlalchemy.orm import Session
 
 from ..models import Advice, Event, Message, User
@@ -63,28 +63,31 @@ def read_case_record(session: Session, user: User, case_id: int, *, ip: str = ""
     case = load_case_view(session, user, case_id)
     record_reads(session, user, list(AUDITED_READS), case=case, ip=ip)
     params = {"case_id": case.id}
-    events = [
-        TimelineEntry(eid, kind, before, after, payload or {}, at, actor_id,
-                      PersonLabel(name) if actor_id is not None and name is not None else None)
-        for eid, kind, before, after, payload, at, actor_id, name in session.execute(_EVENTS, params)
-    ]
-    messages = [MessageEntry(mid, kind, body, at, author_id, PersonLabel(name))
-                for mid, kind, body, at, author_id, name in session.execute(_MESSAGES, params)]
-    return CaseRecord(case, events, messages, list(session.scalars(_ADVICE, params)))
+    events: list[TimelineEntry] = []
+    messages: list[MessageEntry] = []
+    for source, rid, kind, before, after, payload, body, at, person_id, name in session.execute(_TIMELINE, params):
+        if source == _EVENT:
+            events.append(TimelineEntry(rid, kind, before, after, payload or {}, at, person_id,
+                                        PersonLabel(name) if person_id is not None and name is not None else None))
+        else:
+            messages.append(MessageEntry(rid, kind, body or "", at, person_id, PersonLabel(name)))
+    advice = list(session.scalars(_ADVICE, params)) if case.has_advice else []
+    return CaseRecord(case, events, messages, advice)
 
 
 # Built once: a statement's cache key is worked out once, not on every page view.
 _events, _messages, _users = Event.__table__, Message.__table__, User.__table__
-_EVENTS = (
-    select(_events.c.id, _events.c.kind, _events.c.from_status, _events.c.to_status, _events.c.payload,
-           _events.c.created_at, _events.c.actor_id, _users.c.display_name)
-    .outerjoin(_users, _users.c.id == _events.c.actor_id)
-    .where(_events.c.case_id == bindparam("case_id")).order_by(_events.c.id)
-)
-_MESSAGES = (
-    select(_messages.c.id, _messages.c.kind, _messages.c.body, _messages.c.created_at, _messages.c.author_id,
-           _users.c.display_name)
-    .join(_users, _users.c.id == _messages.c.author_id)
-    .where(_messages.c.case_id == bindparam("case_id")).order_by(_messages.c.id)
-)
+# The timeline and the messages in one statement (one row shape, a column saying which), oldest first.
+_EVENT, _MESSAGE = 0, 1
+_TIMELINE = union_all(
+    select(literal(_EVENT).label("source"), _events.c.id.label("row_id"), _events.c.kind, _events.c.from_status, _events.c.to_status,
+           _events.c.payload, cast(null(), Text).label("body"), _events.c.created_at,
+           _events.c.actor_id.label("person_id"), _users.c.display_name)
+    .select_from(_events).outerjoin(_users, _users.c.id == _events.c.actor_id)
+    .where(_events.c.case_id == bindparam("case_id")),
+    select(literal(_MESSAGE), _messages.c.id, _messages.c.kind, null(), null(), null(), _messages.c.body,
+           _messages.c.created_at, _messages.c.author_id, _users.c.display_name)
+    .select_from(_messages).join(_users, _users.c.id == _messages.c.author_id)
+    .where(_messages.c.case_id == bindparam("case_id")),
+).order_by(literal_column("source"), literal_column("row_id"))
 _ADVICE = select(Advice).where(Advice.case_id == bindparam("case_id")).order_by(Advice.version)

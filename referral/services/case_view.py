@@ -14,11 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from ..domain.errors import NotFound
-from ..models import Case, Facility, Hop, Patient, User
+from ..models import Advice, Case, Facility, Hop, Patient, User
 from .access import case_filter, record_read
 from .actors import scope_of
 from .transaction import transactional
@@ -63,6 +63,7 @@ class CaseView:
     origin_facility: FacilityLabel
     author: UserLabel
     hops: tuple[HopRow, ...]
+    has_advice: bool  # whether any version of advice was issued (the page reads them only then)
 
     @property
     def current_hop(self) -> HopRow | None:
@@ -85,6 +86,7 @@ _CASE_COLUMNS = (
     _patients.c.phone,
     _origin.c.code, _origin.c.name, _origin.c.name_en, _origin.c.tier,
     _author.c.username, _author.c.display_name, _author.c.title,
+    exists().where(Advice.case_id == Case.id).label("has_advice"),
 )
 # One row per hop (one row with empty hop columns for a draft), in hop order.
 _CASE_SELECT = (
@@ -129,12 +131,12 @@ def _case(row, hops: tuple[HopRow, ...]) -> CaseView:
     (cid, reference, status, urgency, specialty, complaint, question, history, vitals, diagnoses, outcome, version,
      created_at, updated_at, submitted_at, closed_at, author_id, origin_id, current_hop_id,
      p_id, p_name, p_sex, p_birth, p_id_number, p_phone,
-     o_code, o_name, o_name_en, o_tier, a_username, a_name, a_title) = row
+     o_code, o_name, o_name_en, o_tier, a_username, a_name, a_title, has_advice) = row
     return CaseView(
         cid, reference, status, urgency, specialty, complaint, question, history or "", vitals or {}, diagnoses or [],
         outcome, version, created_at, updated_at, submitted_at, closed_at, author_id, origin_id, current_hop_id,
         PatientView(p_id, p_name, p_sex, p_birth, p_id_number, p_phone),
         FacilityLabel(origin_id, o_code, o_name, o_name_en or "", o_tier),
         UserLabel(author_id, a_username, a_name, a_title),
-        hops,
+        hops, bool(has_advice),
     )

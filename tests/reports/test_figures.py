@@ -150,8 +150,8 @@ def test_filters(session, users, march, args, expected):
 
 
 def test_the_portable_sql_gives_postgresql_the_same_numbers(session, users, march, backend):
-    """PostgreSQL uses GROUPING SETS and percentile_cont; the UNION ALL and window-function path
-    that SQLite runs must give it exactly the same figures."""
+    """PostgreSQL hands the times over packed as binary integers; as text, the way SQLite does,
+    they must give exactly the same figures."""
     from referral.reports import figures
     from referral.services.actors import scope_of
 
@@ -163,3 +163,25 @@ def test_the_portable_sql_gives_postgresql_the_same_numbers(session, users, marc
     portable = figures.compute(session, s, groupings, native=False)
     assert native.groups == portable.groups
     assert native.groups["tier"]["county"].time_to_advice_p90_s == 1409 * 60
+
+
+def test_percentiles_are_postgresql_percentile_cont_to_the_last_bit(session, backend):
+    """The medians and 90th percentiles are computed from the times in Python; they must be
+    exactly what percentile_cont gives, for any number of values, ties and spreads."""
+    import random
+
+    import numpy as np
+    from sqlalchemy import text
+
+    from referral.reports.figures import percentiles
+
+    if backend != "postgresql":
+        pytest.skip("percentile_cont is PostgreSQL's")
+    rng = random.Random(2024)
+    for n in [1, 2, 3, 4, 5, 9, 10, 11, 99, 100, 101, 1000, *[rng.randint(1, 3000) for _ in range(40)]]:
+        values = [rng.randint(0, 10 ** rng.randint(1, 7)) for _ in range(n)]
+        expected = session.execute(text(
+            "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY v), percentile_cont(0.9) WITHIN GROUP (ORDER BY v) "
+            "FROM unnest(CAST(:values AS bigint[])) AS v"), {"values": values}).one()
+        got = percentiles(np.array(values, dtype=np.int64))
+        assert (got["median"], got["p90"]) == tuple(expected), n
