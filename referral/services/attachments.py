@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import bindparam, func, or_, select, true
+from sqlalchemy import bindparam, func, insert, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -34,6 +34,7 @@ from ..models import (
 )
 from .access import case_filter, record_read, visible_case, visible_case_ref
 from .actors import actor_facts, scope_of
+from .case_view import CaseView, load_case_view
 from .cases import case_facts
 from .transaction import transactional
 
@@ -118,8 +119,9 @@ def _publishing(session: Session, store: BlobStore, intake: Intake, work: Callab
         raise
 
 
-def _may_attach_here(session: Session, user: User, case_id: int) -> Case:
-    case = visible_case(session, user, case_id)
+def _may_attach_here(session: Session, user: User, case_id: int) -> CaseView:
+    """The case (as plain rows: its facts and its patient are all indexing needs), if `user` may attach to it."""
+    case = load_case_view(session, user, case_id)
     reason = may_attach(actor_facts(user), case_facts(case))
     if reason is not None:
         raise Forbidden(reason)
@@ -202,6 +204,7 @@ def _index_dicom(session: Session, items: list[DicomItem], files: _FileRows, rej
     A few queries per study, not per instance: a 400-image study is indexed in one pass.
     """
     changes: dict[str, StudyChange] = {}
+    instances: list[tuple[Series, StoredFile, dict]] = []
     owner = Study.case_id == case_id if case_id is not None else Study.inbox_facility_id == inbox_facility_id
     by_study: dict[str, list[DicomItem]] = {}
     for item in items:
@@ -222,17 +225,25 @@ def _index_dicom(session: Session, items: list[DicomItem], files: _FileRows, rej
         series_of = {s.series_uid: s for s in session.scalars(select(Series).where(Series.study_id == study.id))}
         taken: dict[str, str] = {}  # sop uid -> sha256, within this batch
         for item in group:
-            _index_one(session, item, study, change, files, rejected, present, series_of, taken, now)
+            _index_one(session, item, study, change, files, rejected, present, series_of, taken, instances, now)
     for change in changes.values():
         if change.new and not change.added:
             session.delete(change.study)  # every file of this new study was refused
-    session.flush()
+    session.flush()  # the studies, series and stored files: the instances' rows need their ids
+    if instances:
+        session.execute(_INSERT_INSTANCE, [{**row, "series_id": series.id, "file_id": stored.id}
+                                           for series, stored, row in instances])
     return [c for c in changes.values() if c.added or c.duplicates or not c.new]
+
+
+# A batch's instances are written in one statement, not as models through the unit of work:
+# nothing reads them back in the transaction, and a 400-image study is 400 rows.
+_INSERT_INSTANCE = insert(Instance.__table__)
 
 
 def _index_one(session: Session, item: DicomItem, study: Study, change: StudyChange, files: _FileRows,
                rejected: list[Rejection], present: dict[str, int], series_of: dict[str, Series],
-               taken: dict[str, str], now: datetime) -> None:
+               taken: dict[str, str], instances: list[tuple[Series, StoredFile, dict]], now: datetime) -> None:
     info = item.parsed.info
     if study.instance_count and not same_patient_header(_study_patient(study), _patient_of(info)):
         rejected.append(Rejection(item.name, "the patient in this file differs from the other images of the "
@@ -255,12 +266,12 @@ def _index_one(session: Session, item: DicomItem, study: Study, change: StudyCha
             study_id=study.id, series_uid=info.series_uid, modality=info.modality, number=info.series_number,
             description=info.series_description, body_part=info.body_part, instance_count=0)
         session.add(series)
-    session.add(Instance(
-        study_id=study.id, series=series, file=stored, sop_uid=info.sop_uid, sop_class_uid=info.sop_class_uid,
+    instances.append((series, stored, dict(
+        study_id=study.id, sop_uid=info.sop_uid, sop_class_uid=info.sop_class_uid,
         transfer_syntax=info.transfer_syntax, number=info.instance_number, sort_key=info.sort_key,
         frames=info.frames, rows=info.rows, columns=info.columns, facts=info.facts, filename=item.name,
         created_at=now,
-    ))
+    )))
     taken[info.sop_uid] = item.sha256
     series.instance_count += 1
     study.instance_count += 1
@@ -293,10 +304,11 @@ def _fill_study(study: Study, info: InstanceInfo) -> None:
             setattr(study, attr, value)
 
 
-def _check_patient(session: Session, case: Case, change: StudyChange, user: User | None, now: datetime) -> None:
+def _check_patient(session: Session, case: Case | CaseView, change: StudyChange, user: User | None,
+                   now: datetime) -> None:
     """Compare the study's patient with the case's; flag (and hide) it when they disagree."""
     study = change.study
-    patient: Patient = case.patient
+    patient = case.patient
     differences = compare_patient(PatientFacts(patient.name, patient.sex, patient.birth_date),
                                   _study_patient(study))
     if not differences:
@@ -320,7 +332,7 @@ def _added_payload(result: AttachResult) -> dict:
     }
 
 
-def _append_event(session: Session, case: Case, actor: User | None, kind: str, payload: dict, now: datetime) -> None:
+def _append_event(session: Session, case: Case | CaseView, actor: User | None, kind: str, payload: dict, now: datetime) -> None:
     session.add(Event(case_id=case.id, hop_id=case.current_hop_id, actor_id=actor.id if actor else None, kind=kind,
                       payload=payload, created_at=now))
 
