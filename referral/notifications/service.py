@@ -18,6 +18,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ..domain.errors import NotFound, ValidationFailed
+from ..domain.queue import shows_in_queue
 from ..domain.vocabulary import Role
 from ..models import Case, Event, Facility, Hop, Notification, User, utcnow
 from ..services.actors import scope_of
@@ -206,15 +207,9 @@ def case_audience(session: Session, case: Case, audience: Audience, *, exclude: 
 
 
 def queue_specialists(session: Session, hop: Hop) -> list[User]:
-    """Specialists whose queue shows the hop: the same rule as `services.worklists.queue_filter`
-    (the hop's specialty, or general practice, which triages everything at its facility)."""
-    out = []
-    for u in _staff(session, hop.facility_id):
-        specialties = set(u.specialties or ())
-        triages = "general_practice" in specialties or hop.specialty in specialties
-        if Role.SPECIALIST.value in (u.roles or ()) and triages:
-            out.append(u)
-    return out
+    """Specialists whose queue shows the hop (`domain.queue`)."""
+    return [u for u in _staff(session, hop.facility_id)
+            if shows_in_queue(u.roles or (), u.specialties or (), hop.specialty)]
 
 
 def facility_admins(session: Session, facility: Facility) -> list[User]:

@@ -33,7 +33,8 @@ from sqlalchemy.orm import Session
 
 from ..domain.access import CaseScope
 from ..domain.errors import ValidationFailed
-from ..domain.vocabulary import URGENCY_ORDER, Role, Urgency
+from ..domain.queue import queued_specialties
+from ..domain.vocabulary import URGENCY_ORDER, Urgency
 from ..domain.workflow import CaseStatus
 from ..models import Case, Facility, Hop, Patient, User
 from .access import case_filter
@@ -159,18 +160,18 @@ def list_cases(session: Session, user: User, *, scope: str = "all", status: str 
 
 
 def queue_filter(user: User, current) -> list:
-    """Waiting at the caller's facility in one of their specialties (`current` is the current hop's
-    table); general practitioners triage everything that reaches their facility."""
-    if Role.SPECIALIST.value not in (user.roles or ()):
+    """The SQL form of `domain.queue`: waiting at the caller's facility in a specialty their
+    queue shows (`current` is the current hop's table)."""
+    queued = queued_specialties(user.roles or (), user.specialties or ())
+    if queued is not None and not queued:
         return [False]
     conditions = [
         Case.status == CaseStatus.SUBMITTED.value,
         current.c.facility_id == user.facility_id,
         current.c.closed_at.is_(None),
     ]
-    specialties = list(user.specialties or ())
-    if "general_practice" not in specialties:
-        conditions.append(current.c.specialty.in_(specialties))
+    if queued is not None:
+        conditions.append(current.c.specialty.in_(sorted(queued)))
     return conditions
 
 
