@@ -172,7 +172,9 @@ def test_the_journey_of_a_case_through_four_browsers(browsers, live_server, arti
 def test_keyboard_only_sign_in(browsers, live_server):
     page = browsers.open(None)
     page.goto(live_server.url + "/login")
-    page.keyboard.type("village.doctor")  # the username field has the focus
+    # The username field takes the focus by itself (autofocus, applied at the next rendering).
+    page.wait_for_function("document.activeElement && document.activeElement.name === 'username'", timeout=10_000)
+    page.keyboard.type("village.doctor")
     page.keyboard.press("Tab")
     page.keyboard.type(DEMO_PASSWORD)
     page.keyboard.press("Enter")
