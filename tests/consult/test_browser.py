@@ -46,13 +46,21 @@ CONNECTED_WITH_FRAMES = """() => window.consult && window.consult.peers().some(
     p => p.connectionState === 'connected' && p.framesDecoded > 10)"""
 
 
-def test_two_browsers_hold_a_consult(live_server, chromium, tmp_path):
+def doctor_and_specialist_in_a_room(live_server, chromium):
+    """A fresh consult case, its room's path, and the village doctor's and county specialist's
+    pages in it, each connected to the other and receiving video."""
     case_id = live_server.consult_case()
     room = f"/cases/{case_id}/consult"
     doctor = sign_in(chromium, live_server.url, "village.doctor", room)
     specialist = sign_in(chromium, live_server.url, "county.specialist", room)
     for page in (doctor, specialist):
         page.wait_for_function(CONNECTED_WITH_FRAMES, timeout=40_000)
+    return case_id, room, doctor, specialist
+
+
+def test_two_browsers_hold_a_consult(live_server, chromium, tmp_path):
+    case_id, room, doctor, specialist = doctor_and_specialist_in_a_room(live_server, chromium)
+    for page in (doctor, specialist):
         size = page.evaluate("""() => { const v = document.querySelector('[data-peer] video');
                                  return [v.videoWidth, v.videoHeight]; }""")
         assert size[0] > 0 and size[1] > 0
@@ -109,12 +117,7 @@ def test_two_browsers_hold_a_consult(live_server, chromium, tmp_path):
 
 
 def test_a_dropped_connection_comes_back_without_reloading(live_server, chromium):
-    case_id = live_server.consult_case()
-    room = f"/cases/{case_id}/consult"
-    doctor = sign_in(chromium, live_server.url, "village.doctor", room)
-    specialist = sign_in(chromium, live_server.url, "county.specialist", room)
-    for page in (doctor, specialist):
-        page.wait_for_function(CONNECTED_WITH_FRAMES, timeout=40_000)
+    case_id, room, doctor, specialist = doctor_and_specialist_in_a_room(live_server, chromium)
     doctor.evaluate("() => { window.__marker = 'same page'; }")
     old = doctor.evaluate("() => window.consult.state.me.sid")
     # The network drops: the signalling socket goes away (as when a village link flaps).
@@ -130,12 +133,7 @@ def test_a_dropped_connection_comes_back_without_reloading(live_server, chromium
 
 
 def test_a_recording_is_seen_by_everyone_and_plays_on_the_case_page(live_server, chromium):
-    case_id = live_server.consult_case()
-    room = f"/cases/{case_id}/consult"
-    doctor = sign_in(chromium, live_server.url, "village.doctor", room)
-    specialist = sign_in(chromium, live_server.url, "county.specialist", room)
-    for page in (doctor, specialist):
-        page.wait_for_function(CONNECTED_WITH_FRAMES, timeout=40_000)
+    case_id, room, doctor, specialist = doctor_and_specialist_in_a_room(live_server, chromium)
     assert doctor.locator("#consult-record").is_hidden()  # recording is the specialist's call
     specialist.click("#consult-record")
     recording = """() => window.consult.state.recording && window.consult.state.recording.state === 'recording'"""
