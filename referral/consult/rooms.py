@@ -8,19 +8,30 @@ import threading
 import time
 from datetime import datetime
 
-from sqlalchemy import bindparam, literal, select, union_all
+from sqlalchemy import bindparam, literal, select, true, union_all
 from sqlalchemy.orm import Session
 
 from ..config import Settings
 from ..domain.consult import RoomFacts, is_member, turn_credentials
 from ..domain.errors import NotFound
-from ..models import Case, ConsultInvitation, Hop, User
+from ..models import Case, ConsultInvitation, Hop, Recording, User
+from ..services.statements import plain_rows
 
 
 def room_facts(session: Session, case_id: int) -> RoomFacts | None:
     """The membership facts of a case (None if there is no such case): author, assignees of every hop,
     live invitations. A deactivated account is nobody's member any more."""
-    rows = session.execute(_ROOM_PEOPLE, {"case_id": case_id}).all()
+    return _facts(case_id, plain_rows(session, _ROOM_PEOPLE, {"case_id": case_id}).all())
+
+
+def room_facts_and_recordings(session: Session, case_id: int) -> tuple[RoomFacts | None, bool]:
+    """`room_facts` and whether the case has a ready recording, in the same statement: the case
+    page shows the consult panel to members, and to everyone else only when there is a recording."""
+    rows = plain_rows(session, _ROOM_PEOPLE_AND_RECORDINGS, {"case_id": case_id}).all()
+    return _facts(case_id, rows), any(role == "recording" for role, _uid, _active in rows)
+
+
+def _facts(case_id: int, rows) -> RoomFacts | None:
     author = next(((uid, active) for role, uid, active in rows if role == "author"), None)
     if author is None:
         return None
@@ -31,7 +42,7 @@ def room_facts(session: Session, case_id: int) -> RoomFacts | None:
 
 # Everyone the room admits, with whether their account is active: one statement (every join, every
 # relayed message's cache refresh and every case page asks this).
-_ROOM_PEOPLE = union_all(
+_PEOPLE = (
     select(literal("author"), Case.author_id, User.active)
     .join(User, User.id == Case.author_id).where(Case.id == bindparam("case_id")),
     select(literal("assignee"), Hop.assignee_id, User.active)
@@ -40,6 +51,9 @@ _ROOM_PEOPLE = union_all(
     .join(User, User.id == ConsultInvitation.invitee_id)
     .where(ConsultInvitation.case_id == bindparam("case_id"), ConsultInvitation.revoked_at.is_(None)),
 )
+_ROOM_PEOPLE = union_all(*_PEOPLE)
+_ROOM_PEOPLE_AND_RECORDINGS = union_all(*_PEOPLE, select(literal("recording"), Recording.id, true()).where(
+    Recording.case_id == bindparam("case_id"), Recording.status == "ready"))
 
 
 def require_member(session: Session, user: User, case_id: int, facts: RoomFacts | None = None) -> RoomFacts:

@@ -18,7 +18,7 @@ from ..services.auth import user_for_token
 from . import membership_changed
 from .invitations import invitable_specialists, invite_specialist, list_invitations, revoke_invitation
 from .recordings import list_recordings, open_recording
-from .rooms import member_case, room_facts
+from .rooms import member_case, room_facts, room_facts_and_recordings
 from .sessions import past_sessions
 
 bp = Blueprint("consult", __name__)
@@ -197,10 +197,13 @@ def consult_panel(case: Case, user) -> ConsultPanel | None:
     person = session.get(User, int(user.get_id()) if hasattr(user, "get_id") else user.id)
     if person is None:
         return None
-    facts = room_facts(session, case.id)  # read once for every question the panel asks
+    facts, has_recordings = room_facts_and_recordings(session, case.id)  # once, for every question below
     member = facts is not None and person.id in facts.members
+    if not (member or has_recordings):
+        return None
     try:
-        recordings = [r for r in list_recordings(session, person, case.id, facts=facts) if r.status == "ready"]
+        recordings = ([r for r in list_recordings(session, person, case.id, facts=facts) if r.status == "ready"]
+                      if has_recordings else [])
     except NotFound:
         return None
     inviting = member and may_invite(facts, actor_facts(person))

@@ -31,6 +31,7 @@ from ..notifications.rules import notice_link
 from ..notifications.service import READ_EVENT, people_at, unread_count
 from ..services.actors import facility_subtree
 from ..services.inputs import Strict, parse
+from ..services.statements import plain_rows
 from ..services.sla import is_county_admin
 from ..services.transaction import transactional
 
@@ -349,7 +350,8 @@ def outstanding_for(session: Session, user: User) -> int:
 def header_counts(session: Session, user: User) -> tuple[int, int]:
     """(unread notifications, notices outstanding at the user's facility): the badges in the
     header of every page, in one statement built once."""
-    unread, outstanding = session.execute(_HEADER_COUNTS, {"user_id": user.id, "facility_id": user.facility_id}).one()
+    params = {"user_id": user.id, "facility_id": user.facility_id}
+    unread, outstanding = plain_rows(session, _HEADER_COUNTS, params).one()
     return unread or 0, outstanding or 0
 
 

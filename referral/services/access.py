@@ -68,8 +68,12 @@ class CaseRef:
 
 def visible_case_ref(session: Session, user: User, case_id: int) -> CaseRef:
     """`visible_case` for a reader who does not need the case itself: the same rule, answered
-    from the loaded case when the session has it, else by one narrow statement (once per
-    transaction); no model is loaded. `not_found` whether the case is absent or out of scope."""
+    from the loaded case when the session has it, else by one narrow statement; no model is
+    loaded. `not_found` whether the case is absent or out of scope.
+
+    A page asks this once per panel, after the page's own read committed: a "yes" is kept for
+    the rest of the session (one request) until the session writes anything that could take
+    access away (see `_forget_answers`). Only what admits is kept: a refusal is asked again."""
     answered = session.info.setdefault(_ANSWERED, {})
     key = (user.id, case_id)
     if key not in answered:
@@ -77,15 +81,34 @@ def visible_case_ref(session: Session, user: User, case_id: int) -> CaseRef:
     return answered[key]
 
 
-# What `visible_case_ref` answered in the session's current transaction (the panels of one page
-# ask the same question); forgotten when the transaction ends.
+def remember_visible(session: Session, user: User, ref: CaseRef) -> None:
+    """Note that `user` may see the case of `ref`, for a reader that has just applied the access
+    rule itself (the case page's own statement), so that the page's panels need not ask again."""
+    session.info.setdefault(_ANSWERED, {})[(user.id, ref.id)] = ref
+
+
+# What `visible_case_ref` admitted in this session. Access is taken away only by changing or
+# removing rows (an invitation revoked, an account deactivated, a facility moved); inserting rows
+# only ever admits more. So the answers are forgotten when the session flushes ORM changes, runs
+# an UPDATE or DELETE (or any statement that is not a SELECT or INSERT), or rolls back: not when
+# a read-only transaction (audit INSERTs included) commits.
 _ANSWERED = "referral.visible_case_refs"
 
 
-@event.listens_for(Session, "after_transaction_end")
-def _forget_answers(session: Session, transaction) -> None:
-    if transaction.parent is None:
-        session.info.pop(_ANSWERED, None)
+@event.listens_for(Session, "after_flush")
+def _forget_after_flush(session: Session, _context) -> None:
+    session.info.pop(_ANSWERED, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_after_rollback(session: Session, _transaction) -> None:
+    session.info.pop(_ANSWERED, None)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _forget_answers(state) -> None:
+    if _ANSWERED in state.session.info and not (state.is_select or state.is_insert):
+        state.session.info.pop(_ANSWERED, None)
 
 
 def _case_ref(session: Session, user: User, case_id: int) -> CaseRef:

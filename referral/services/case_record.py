@@ -21,6 +21,7 @@ from .access import record_reads
 from .case_view import CaseView, load_case_view
 from .transaction import transactional
 from .rows import PersonLabel
+from .statements import plain_rows
 
 AUDITED_READS = ("case.read", "case.events.read", "case.messages.read", "case.advice.read")
 
@@ -65,7 +66,7 @@ def read_case_record(session: Session, user: User, case_id: int, *, ip: str = ""
     params = {"case_id": case.id}
     events: list[TimelineEntry] = []
     messages: list[MessageEntry] = []
-    for source, rid, kind, before, after, payload, body, at, person_id, name in session.execute(_TIMELINE, params):
+    for source, rid, kind, before, after, payload, body, at, person_id, name in plain_rows(session, _TIMELINE, params):
         if source == _EVENT:
             events.append(TimelineEntry(rid, kind, before, after, payload or {}, at, person_id,
                                         PersonLabel(name) if person_id is not None and name is not None else None))

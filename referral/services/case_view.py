@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 
 from ..domain.errors import NotFound
 from ..models import Advice, Case, Facility, Hop, Patient, User
-from .access import case_filter, record_read
+from .access import CaseRef, case_filter, record_read, remember_visible
 from .actors import scope_of
 from .transaction import transactional
-from .statements import cached_statements
+from .statements import cached_statements, plain_rows
 from .rows import FacilityLabel, HopRow, UserLabel, hop_columns, hop_row
 
 
@@ -116,11 +116,13 @@ def load_case_view(session: Session, user: User, case_id: int) -> CaseView:
     (which audits the read)."""
     scope = scope_of(session, user)
     (stmt,) = cached_statements(("case_view", scope), lambda: _visible(scope))
-    rows = session.execute(stmt, {"case_id": case_id}).all()
+    rows = plain_rows(session, stmt, {"case_id": case_id}).all()
     if not rows:
         raise NotFound("no such case")
     hops = tuple(hop for row in rows if (hop := hop_row(row[_SPLIT:])) is not None)
-    return _case(rows[0][:_SPLIT], hops)
+    view = _case(rows[0][:_SPLIT], hops)
+    remember_visible(session, user, CaseRef(view.id, view.origin_facility_id, view.author_id, view.status))
+    return view
 
 
 def _visible(scope) -> tuple[Select]:

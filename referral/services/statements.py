@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 
+from sqlalchemy import Executable, Result
+from sqlalchemy.orm import Session
+
 STATEMENT_CACHE_SIZE = 2000
 _statements: dict[Hashable, tuple] = {}
 
@@ -23,3 +26,15 @@ def cached_statements(key: Hashable, build: Callable[[], tuple]) -> tuple:
             _statements.clear()
         found = _statements[key] = build()
     return found
+
+
+def plain_rows(session: Session, statement: Executable, params: dict) -> Result:
+    """Run a read-model SELECT (plain columns, no entities) on the session's connection.
+
+    `Session.execute` treats a SELECT of mapped attributes as an ORM query and sets up its
+    loading machinery even when no entity is loaded; on a page of small queries that setup
+    costs as much as the queries. This runs the statement in the same transaction, after the
+    flush the session would have done itself, and returns plain rows."""
+    if session.autoflush and (session.new or session.dirty or session.deleted):
+        session.flush()
+    return session.connection().execute(statement, params)

@@ -40,7 +40,7 @@ from ..models import Case, Facility, Hop, Patient, User
 from .access import case_filter
 from .actors import scope_of
 from .rows import HOP_WIDTH, FacilityLabel, HopRow, hop_columns, hop_row
-from .statements import cached_statements
+from .statements import cached_statements, plain_rows
 
 LIST_SCOPES = ("mine", "queue", "all")
 
@@ -113,7 +113,7 @@ def _summary(row) -> CaseSummary:
 
 
 def _summaries(session: Session, stmt: Select) -> list[CaseSummary]:
-    return [_summary(row) for row in session.execute(stmt)]
+    return [_summary(row) for row in plain_rows(session, stmt, {})]
 
 
 def _page(items: list[CaseSummary], page: int, per_page: int, count: Callable[[], int]) -> Page:
@@ -198,7 +198,7 @@ def queue(session: Session, user: User, *, status: str | None = None, urgency: s
     key = ("queue", scope, tuple(user.roles or ()), user.facility_id, tuple(user.specialties or ()), tuple(statuses),
            urgency, page, per_page)
     count, rows = cached_statements(key, build)
-    return _page(_summaries(session, rows), page, per_page, lambda: session.scalar(count) or 0)
+    return _page(_summaries(session, rows), page, per_page, lambda: plain_rows(session, count, {}).scalar() or 0)
 
 
 # ---------------------------------------------------------------- "mine"
@@ -228,7 +228,7 @@ def my_cases(session: Session, user: User, *, status: str | None = None, urgency
         return count, rows
 
     count, rows = cached_statements(("mine", user.id, scope, tuple(statuses), urgency, page, per_page), build)
-    return _page(_summaries(session, rows), page, per_page, lambda: session.scalar(count) or 0)
+    return _page(_summaries(session, rows), page, per_page, lambda: plain_rows(session, count, {}).scalar() or 0)
 
 
 # ---------------------------------------------------------------- an administrator's jurisdiction

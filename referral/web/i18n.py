@@ -13,7 +13,7 @@ from flask import Flask, g, session
 from flask_babel import Babel, get_locale, get_translations
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from jinja2 import pass_context
+from jinja2 import pass_eval_context
 from markupsafe import Markup
 
 from ..config import PROJECT_ROOT
@@ -46,9 +46,11 @@ def init_i18n(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
     Babel(app, locale_selector=select_locale, timezone_selector=lambda: "Asia/Shanghai")
-    # Templates' `_()` resolves `gettext` (and `ngettext`) from here: Flask-Babel's, with the catalog
-    # looked up once per request instead of once per string.
-    app.jinja_env.globals.update(gettext=template_gettext, ngettext=template_ngettext)
+    # Templates' `_()`, `gettext` and `ngettext`: Flask-Babel's catalog, looked up once per request
+    # instead of once per string. `_` is bound directly rather than through Jinja's alias, which
+    # resolves `gettext` again and copies the template's context on every call made in a block
+    # or loop that sets variables (most of a page's strings).
+    app.jinja_env.globals.update(_=template_gettext, gettext=template_gettext, ngettext=template_ngettext)
     app.jinja_env.filters.update(local_dt=local_dt, local_date=local_date, age=age)
     app.jinja_env.globals.update(
         label=label, labels=labels, specialty_name=specialty_name, facility_name=facility_name,
@@ -92,11 +94,11 @@ def _catalog():
 _translated: dict[int, tuple[object, dict]] = {}
 
 
-@pass_context
-def template_gettext(__context, __string: str, **variables) -> str:
+@pass_eval_context
+def template_gettext(__eval_ctx, __string: str, **variables) -> str:
     """Jinja's new-style `gettext` (escaped, always %-formatted) over Flask-Babel's catalog."""
     catalog = _catalog()
-    autoescape = __context.eval_ctx.autoescape
+    autoescape = __eval_ctx.autoescape
     if variables:
         rv = catalog.ugettext(__string)
         return (Markup(rv) if autoescape else rv) % variables
@@ -113,12 +115,12 @@ def template_gettext(__context, __string: str, **variables) -> str:
     return rv
 
 
-@pass_context
-def template_ngettext(__context, __singular: str, __plural: str, __num: int, **variables) -> str:
+@pass_eval_context
+def template_ngettext(__eval_ctx, __singular: str, __plural: str, __num: int, **variables) -> str:
     """Jinja's new-style `ngettext` over Flask-Babel's catalog."""
     variables.setdefault("num", __num)
     rv = _catalog().ungettext(__singular, __plural, __num)
-    return (Markup(rv) if __context.eval_ctx.autoescape else rv) % variables
+    return (Markup(rv) if __eval_ctx.autoescape else rv) % variables
 
 
 def html_lang() -> str:

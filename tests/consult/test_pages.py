@@ -61,3 +61,25 @@ def test_an_invited_expert_reaches_the_room_from_the_notification(consult_case, 
     opened = expert.get(re.search(r'href="(/notifications/\d+)"', inbox).group(1))
     assert opened.status_code == 302 and opened.headers["Location"].endswith(f"/cases/{consult_case}/consult")
     assert expert.get(f"/cases/{consult_case}/consult").status_code == 200
+
+
+def test_a_reader_outside_the_room_sees_the_panel_only_for_a_ready_recording(consult_case, browser, app):
+    from referral.models import Recording, User
+
+    database = app.extensions["referral"].database
+    other = browser("county.specialist2")  # may see the case, is not in its room
+
+    def panel_shown() -> bool:
+        html = other.get(f"/cases/{consult_case}").get_data(as_text=True)
+        assert f'href="/cases/{consult_case}/consult"' not in html  # never the room link
+        return "consult-recordings" in html
+
+    with database.sessionmaker() as session:
+        author = session.query(User).filter_by(username="county.specialist").one()
+        recording = Recording(case_id=consult_case, requested_by_id=author.id, status="recording")
+        session.add(recording)
+        session.commit()
+        assert not panel_shown()
+        recording.status, recording.duration_seconds = "ready", 65
+        session.commit()
+        assert panel_shown()

@@ -45,8 +45,11 @@ def test_a_read_is_audited_and_an_absent_case_is_not_found(session, users):
         read_case_view(session, user, 10**9)
 
 
-def test_a_visibility_answer_lasts_one_transaction(session, users):
-    """The panels of one page ask once; a revoked invitation is seen at the next transaction."""
+def test_a_visibility_answer_lasts_until_the_session_writes(session, users):
+    """The panels of one page ask after the page's read committed: a "yes" is answered from
+    memory until the session changes something; a revocation is seen at once after it."""
+    from sqlalchemy import event, update
+
     from referral.models import ConsultInvitation, utcnow
     from referral.services.access import visible_case_ref
 
@@ -58,10 +61,27 @@ def test_a_visibility_answer_lasts_one_transaction(session, users):
     invitation = ConsultInvitation(case_id=case_id, invitee_id=expert.id, inviter_id=users["township.specialist"].id)
     session.add(invitation)
     session.commit()
-    assert visible_case_ref(session, expert, case_id).id == case_id
-    assert visible_case_ref(session, expert, case_id).id == case_id  # answered from the transaction's memory
-    session.commit()
-    invitation.revoked_at = utcnow()
-    session.commit()
-    with pytest.raises(NotFound):
-        visible_case_ref(session, expert, case_id)
+    statements: list[str] = []
+    engine = session.get_bind()
+    listener = lambda *args: statements.append(args[2])  # noqa: E731 (conn, cursor, statement, ...)
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        assert visible_case_ref(session, expert, case_id).id == case_id
+        session.commit()  # a read-only transaction ends: the answer stays
+        assert visible_case_ref(session, expert, case_id).id == case_id
+        assert len(statements) == 1
+        session.execute(update(ConsultInvitation).where(ConsultInvitation.id == invitation.id)
+                        .values(revoked_at=utcnow()))
+        session.commit()
+        with pytest.raises(NotFound):
+            visible_case_ref(session, expert, case_id)
+        session.rollback()
+        invitation.revoked_at = None
+        session.commit()  # an ORM change (a flush) forgets too
+        assert visible_case_ref(session, expert, case_id).id == case_id
+        invitation.revoked_at = utcnow()
+        session.commit()
+        with pytest.raises(NotFound):
+            visible_case_ref(session, expert, case_id)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
