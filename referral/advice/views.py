@@ -22,7 +22,7 @@ from ..domain.workflow import Action
 from ..runtime import db_session, runtime
 from ..services import cases as case_service
 from ..web import forms
-from ..web.i18n import label
+from ..web.i18n import add_catalog, label
 from ..web.session import me
 from ..services.inputs import small_int
 from . import service
@@ -54,9 +54,7 @@ def init_app(app: Flask) -> None:
     store = PdfStore(Path(settings.data_dir), settings.public_url)
     bind_pdf_store(app.extensions["referral"].database.sessionmaker, store)
     app.extensions["referral.advice.store"] = store
-    babel = app.extensions.get("babel")
-    if babel is not None and str(TRANSLATIONS) not in babel.translation_directories:
-        babel.translation_directories.append(str(TRANSLATIONS))
+    add_catalog(app, TRANSLATIONS)
     app.register_blueprint(bp)
 
     if store.public_url is None:

@@ -68,6 +68,7 @@ def init_consult(app: Flask) -> None:
     """Register the room page and recordings (blueprint) and the `/consult` Socket.IO namespace."""
     global _namespace
     from ..realtime import socketio
+    from ..web.i18n import add_catalog
     from .signalling import NAMESPACE, ConsultNamespace, recording_json
     from .views import bp
 
@@ -79,11 +80,7 @@ def init_consult(app: Flask) -> None:
     def failed(case_id, recording):
         socketio.emit("recording", recording_json(recording, "failed"), to=consult.room(case_id), namespace=NAMESPACE)
 
-    babel = app.extensions.get("babel")
-    if babel is not None:  # the room's Chinese strings, merged into the web app's catalog
-        folder = str(Path(__file__).parent / "translations")
-        if folder not in babel.translation_directories:
-            babel.translation_directories.append(folder)
+    add_catalog(app, Path(__file__).parent / "translations")  # the room's strings
     consult = ConsultRuntime(presence, MembershipCache(), AgentLauncher(failed), scope)
     app.extensions["referral.consult"] = consult
     app.register_blueprint(bp)

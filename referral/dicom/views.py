@@ -342,21 +342,10 @@ def _facts(user: User):
 
 
 def init_templates(app: Flask) -> None:
+    """The case page's imaging panel, this feature's strings and its timeline events' labels."""
+    from ..web.i18n import LABELS, add_catalog
+
     app.jinja_env.globals["dicom_panel"] = _panel_context
-    app.before_request(_add_translations)
-    try:
-        from ..web.i18n import LABELS
-    except ImportError:  # pragma: no cover - the web app is part of the project
-        return
+    add_catalog(app, TRANSLATIONS)
     for kind, text in EVENT_LABELS.items():
         LABELS.setdefault("event", {}).setdefault(kind, text)
-
-
-def _add_translations() -> None:
-    """Add this feature's catalog to the web app's (the same `messages` domain, merged)."""
-    from flask import current_app
-
-    babel = current_app.extensions.get("babel")
-    directories = getattr(babel, "translation_directories", None)
-    if directories is not None and str(TRANSLATIONS) not in directories:
-        directories.append(str(TRANSLATIONS))

@@ -36,13 +36,12 @@ def init_notifications(app: Flask) -> None:
     and configure the outbound channels from the settings."""
     from ..notices.views import bp as notices_bp
     from ..sla.views import bp as sla_bp
+    from ..web.i18n import add_catalog
     from .views import bp
 
     settings = app.extensions["referral"].settings
     dispatcher.configure(channels_from_config(settings.extra))
-    babel = app.extensions.get("babel")
-    if babel is not None and TRANSLATIONS not in babel.translation_directories:
-        babel.translation_directories.append(TRANSLATIONS)  # merged with the web app's catalog
+    add_catalog(app, TRANSLATIONS)
     app.register_blueprint(bp)
     app.register_blueprint(notices_bp)
     app.register_blueprint(sla_bp)

@@ -8,6 +8,7 @@ Dates are stored in UTC and shown in Asia/Shanghai.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
 
 from flask import Flask, g, session
 from flask_babel import Babel, get_locale, get_translations
@@ -46,6 +47,7 @@ def init_i18n(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
     Babel(app, locale_selector=select_locale, timezone_selector=lambda: "Asia/Shanghai")
+    _merge_catalogs(app)  # those of features registered before the web app
     # Templates' `_()`, `gettext` and `ngettext`: Flask-Babel's catalog, looked up once per request
     # instead of once per string. `_` is bound directly rather than through Jinja's alias, which
     # resolves `gettext` again and copies the template's context on every call made in a block
@@ -57,6 +59,30 @@ def init_i18n(app: Flask) -> None:
         diagnosis_name=diagnosis_name,
         current_locale=current_locale, html_lang=html_lang, now_utc=utcnow,
     )
+
+
+CATALOGS = "referral.catalogs"  # app.extensions key: every feature's catalog folder, in order
+
+
+def add_catalog(app: Flask, folder: Path | str) -> None:
+    """Merge a feature's catalog (the `messages` domain under `folder`) into the interface's.
+
+    Features keep their strings beside their code; the pages see one catalog. A feature may
+    register before the web app has set up Flask-Babel or after: the folder joins Flask-Babel's
+    translation directories once, either now or when `init_i18n` runs."""
+    folders = app.extensions.setdefault(CATALOGS, [])
+    if str(folder) not in folders:
+        folders.append(str(folder))
+    _merge_catalogs(app)
+
+
+def _merge_catalogs(app: Flask) -> None:
+    babel = app.extensions.get("babel")
+    if babel is None:
+        return
+    for folder in app.extensions.get(CATALOGS, ()):
+        if folder not in babel.translation_directories:
+            babel.translation_directories.append(folder)
 
 
 def current_locale() -> str:
