@@ -36,6 +36,7 @@ from .access import case_filter, record_read, visible_case, visible_case_ref
 from .actors import actor_facts, scope_of
 from .case_view import CaseView, load_case_view
 from .cases import case_facts
+from .statements import plain_rows
 from .transaction import transactional
 
 T = TypeVar("T")
@@ -404,7 +405,7 @@ def list_attachments(session: Session, user: User, case_id: int) -> CaseAttachme
     and the models only for what there is."""
     case = visible_case_ref(session, user, case_id)
     params = {"case_id": case.id}
-    file_count, study_count = session.execute(_ATTACHMENT_COUNTS, params).one()
+    file_count, study_count = plain_rows(session, _ATTACHMENT_COUNTS, params).one()
     files = list(session.scalars(_CASE_FILES, params)) if file_count else []
     studies = list(session.scalars(_CASE_STUDIES, params)) if study_count else []
     shown = [s for s in studies if s.safety != Safety.MISMATCH or sees_unconfirmed(actor_facts(user),
