@@ -7,7 +7,7 @@ CSRF, languages, static caching and error pages into the application.
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask_wtf.csrf import CSRFProtect
 
 from .assets import init_assets
@@ -16,7 +16,24 @@ from .errors import init_errors
 from .i18n import init_i18n
 from .session import init_sessions
 
-csrf = CSRFProtect()
+
+class HeaderFirstCSRFProtect(CSRFProtect):
+    """Flask-WTF's CSRF protection, taking the `X-CSRFToken` header before the form field.
+
+    Flask-WTF looks in the form first, and reading the form parses the whole body: a page's
+    upload of a study (which sends its token in the header) was parsed and spooled by werkzeug
+    before the upload view could stream it to the store. Forms without scripts send no such
+    header and are checked as before."""
+
+    def _get_csrf_token(self):
+        for header in current_app.config["WTF_CSRF_HEADERS"]:
+            token = request.headers.get(header)
+            if token:
+                return token
+        return super()._get_csrf_token()
+
+
+csrf = HeaderFirstCSRFProtect()
 # Bearer-token adapters (no cookies, so no cross-site forgery): the REST API and DICOMweb.
 CSRF_EXEMPT_PREFIXES = ("/api/", "/dicomweb")
 

@@ -141,3 +141,24 @@ def test_upload_without_scripts_redirects(api, browser_client, samples):
     page = doctor.get(f"/cases/{cid}").get_data(as_text=True)
     assert "已添加 1 个文件。" in page and "x.txt: not a DICOM file" in page
     assert upload(api, "village.doctor", cid, samples["ct"][:1]).get_json()["studies"][0]["duplicates"] == 1
+
+
+def test_a_page_upload_is_streamed_not_parsed_as_a_form(app, api, browser_client, samples):
+    """The page's uploader sends its CSRF token in a header: the check must not parse the body
+    (werkzeug would spool the whole study) before the upload view streams it to the store."""
+    from flask import request
+
+    parsed: list[bool] = []
+    app.after_request_funcs.setdefault(None, []).append(
+        lambda response: parsed.append("form" in request.__dict__ or "files" in request.__dict__) or response)
+    cid = new_case(api)
+    doctor = browser_client("village.doctor")
+    token = _token(doctor, cid)
+    files = [(open(p, "rb"), p.name) for p in samples["ct"][:2]]
+    r = doctor.post(f"/cases/{cid}/attachments/files", data={"file": files}, content_type="multipart/form-data",
+                    headers={"Accept": "application/json", "X-CSRFToken": token})
+    assert r.status_code == 201 and parsed[-1] is False
+    files = [(open(p, "rb"), p.name) for p in samples["ct"][2:3]]
+    wrong = doctor.post(f"/cases/{cid}/attachments/files", data={"file": files}, content_type="multipart/form-data",
+                        headers={"Accept": "application/json", "X-CSRFToken": token[:-2] + "xx"})
+    assert wrong.status_code == 400
