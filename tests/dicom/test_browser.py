@@ -139,6 +139,11 @@ def test_viewer_on_a_phone_with_touch(chromium, live_server, ct_case, artifacts)
     drawn = _wait_drawn(page)
     assert "size=" in drawn
     assert page.locator('[data-tool="scroll"]').get_attribute("aria-pressed") == "true"
+    # The tools, the whole image and the slider on the screen, without scrolling the page by hand.
+    for part in (".dv-toolbar", ".dv-viewport", ".dv-slider-row"):
+        top, bottom = page.evaluate(f"() => {{ const r = document.querySelector('{part}').getBoundingClientRect();"
+                                    " return [r.top, r.bottom]; }")
+        assert 0 <= top and bottom <= PHONE["height"], (part, top, bottom)
     box = page.locator(".dv-viewport").bounding_box()
     x, y = box["x"] + box["width"] / 2, box["y"] + 100
     page.evaluate("""([x, y]) => {

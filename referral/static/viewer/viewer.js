@@ -540,10 +540,21 @@
 
   /* ------------------------------------------------------------ start */
 
+  // On a phone the page's header, the title and the series strip come before the image: scrolled
+  // past once, so that the tools, the whole image and the slider fill the screen. Not when the
+  // reader has scrolled already, and not when the stage is taller than the screen anyway.
+  function fitStageToScreen() {
+    if (!window.matchMedia || !window.matchMedia("(max-width: 899px)").matches || window.scrollY > 0) return;
+    var stage = root.querySelector(".dv-stage").getBoundingClientRect();
+    if (stage.bottom <= window.innerHeight || stage.height > window.innerHeight) return;
+    window.scrollTo(0, window.scrollY + stage.bottom - window.innerHeight);
+  }
+
   setTool(state.tool);
   getJSON(root.getAttribute("data-manifest")).then(function (manifest) {
     state.manifest = manifest;
     buildSeries(manifest);
+    fitStageToScreen();
     var first = manifest.series.findIndex(function (s) { return s.images.length; });
     if (first < 0) { showMessage(t.failed || "No images"); return; }
     markPreset();
