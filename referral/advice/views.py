@@ -22,6 +22,7 @@ from ..domain.workflow import Action
 from ..runtime import db_session, runtime
 from ..services import cases as case_service
 from ..web import forms
+from ..web.blueprint import page_headers
 from ..web.i18n import add_catalog, label
 from ..web.session import me
 from ..services.inputs import small_int
@@ -37,9 +38,6 @@ RECOMMENDATION_KINDS = ("medication", "investigation", "treatment", "other")
 MIN_DIAGNOSIS_ROWS, MIN_RECOMMENDATION_ROWS, MAX_ROWS = 3, 4, 20
 MAX_CHECKED_PDF_BYTES = 20 * 1024 * 1024
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
-CONTENT_POLICY = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-                  "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
-                  "form-action 'self'; frame-ancestors 'self'")
 
 
 def init_app(app: Flask) -> None:
@@ -65,14 +63,7 @@ def _ip() -> str:
     return request.remote_addr or ""
 
 
-@bp.after_request
-def _headers(response: Response) -> Response:
-    response.headers.setdefault("Content-Security-Policy", CONTENT_POLICY)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    # Patient data, or a status that changes when advice is amended: never cached.
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+bp.after_request(page_headers)
 
 
 # ------------------------------------------------------------------ the advice form

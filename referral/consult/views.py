@@ -15,6 +15,7 @@ from ..models import Case, User
 from ..runtime import db_session, runtime
 from ..services.actors import actor_facts
 from ..services.auth import user_for_token
+from ..web.blueprint import page_headers
 from . import membership_changed
 from .invitations import invitable_specialists, invite_specialist, list_invitations, revoke_invitation
 from .recordings import list_recordings, open_recording
@@ -22,6 +23,7 @@ from .rooms import member_case, room_facts, room_facts_and_recordings
 from .sessions import past_sessions
 
 bp = Blueprint("consult", __name__)
+bp.after_request(page_headers)
 PRESETS = ("audio", "240p", "480p", "720p")
 
 

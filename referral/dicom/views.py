@@ -25,6 +25,7 @@ from ..models import User
 from ..runtime import db_session
 from ..services import attachments as service
 from ..services.inputs import small_int
+from ..web.blueprint import page_headers
 from . import imaging
 from . import uploads as upload_steps
 from .intake import ascii_name
@@ -68,12 +69,7 @@ def json_errors(view: Callable) -> Callable:
     return wrapped
 
 
-@bp.after_request
-def _private(response: Response) -> Response:
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    if response.mimetype in ("text/html", "application/json"):
-        response.headers["Cache-Control"] = "private, no-store"
-    return response
+bp.after_request(page_headers)
 
 
 # ---------------------------------------------------------------- the viewer
@@ -188,9 +184,7 @@ def _send(sha256: str, media_type: str, name: str) -> Response:
     path = imaging().store.path_for(sha256)
     if not path.exists():
         raise NotFound("the file is missing from storage")
-    response = send_file(path, mimetype=media_type, download_name=ascii_name(name), conditional=True, etag=sha256)
-    response.headers["Cache-Control"] = "private, no-cache"
-    return response
+    return send_file(path, mimetype=media_type, download_name=ascii_name(name), conditional=True, etag=sha256)
 
 
 # ---------------------------------------------------------------- the case page's panel

@@ -10,7 +10,7 @@ from werkzeug.datastructures import MultiDict
 
 from ..domain.errors import DomainError, NotFound
 from ..runtime import db_session, runtime
-from ..web.blueprint import _page_headers
+from ..web.blueprint import page_headers
 from ..web.forms import domain_message, translate_fields, validate
 from ..web.session import me
 from ..services.inputs import small_int
@@ -18,7 +18,7 @@ from . import service
 from .service import LEVELS, MAX_ATTACHMENT_BYTES, TARGET_TIERS, Upload
 
 bp = Blueprint("notices", __name__)
-bp.after_request(_page_headers)
+bp.after_request(page_headers)
 
 
 LEVEL_LABELS = {"blue": _l("Level IV (blue)"), "yellow": _l("Level III (yellow)"), "orange": _l("Level II (orange)"),

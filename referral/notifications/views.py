@@ -8,14 +8,14 @@ from flask_login import current_user, login_required
 
 from ..notices.service import header_counts
 from ..runtime import db_session
-from ..web.blueprint import _page_headers
+from ..web.blueprint import page_headers
 from ..web.session import me, safe_next
 from ..services.inputs import small_int
 from . import service
 from .rules import Kind
 
 bp = Blueprint("notifications", __name__)
-bp.after_request(_page_headers)
+bp.after_request(page_headers)
 
 PER_PAGE = 20
 

@@ -15,7 +15,7 @@ from ..domain.specialties import all_specialties
 from ..domain.vocabulary import URGENCY_ORDER, Tier
 from ..runtime import db_session
 from ..services import reports as report_service
-from ..web.blueprint import CONTENT_POLICY
+from ..web.blueprint import page_headers
 from ..web.i18n import current_locale, label
 from ..web.session import me
 from . import csv_export, document, xlsx_export
@@ -31,13 +31,7 @@ EXPORTS = {"csv": csv_export.CONTENT_TYPE,
            "pdf": "application/pdf"}
 
 
-@bp.after_request
-def _headers(response: Response) -> Response:
-    response.headers.setdefault("Content-Security-Policy", CONTENT_POLICY)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+bp.after_request(page_headers)
 
 
 @bp.get("/reports")

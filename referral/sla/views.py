@@ -12,13 +12,13 @@ from ..domain.sla import BREACH_ACTIONS
 from ..domain.vocabulary import URGENCY_ORDER, Tier
 from ..runtime import db_session
 from ..services import sla as sla_service
-from ..web.blueprint import _page_headers
+from ..web.blueprint import page_headers
 from ..web.forms import domain_message
 from ..web.session import me
 from ..services.inputs import small_int
 
 bp = Blueprint("sla", __name__)
-bp.after_request(_page_headers)
+bp.after_request(page_headers)
 
 # Cases wait at these tiers (a village clinic only sends).
 RECEIVING_TIERS = (Tier.TOWNSHIP, Tier.COUNTY, Tier.PROVINCIAL)

@@ -3,7 +3,7 @@ responses, a content policy that keeps every request on this host."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 
 bp = Blueprint("web", __name__)
 
@@ -13,12 +13,21 @@ CONTENT_POLICY = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-
                   "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'")
 
 
-@bp.after_request
-def _page_headers(response: Response) -> Response:
+def page_headers(response: Response) -> Response:
+    """The headers of every response a page blueprint sends: the web app's and each feature's
+    (imaging, advice, consult, reports, notifications, notices, SLA) register this one rule.
+
+    The content policy keeps every request on this host. Pages, their JSON and the files behind
+    them carry patient data: none of it is kept in a shared cache or on the browser's disk, unless
+    its view chose to let the browser keep it privately for a while (a `max-age`: a rendered frame
+    of a stored file never changes).
+    """
     response.headers.setdefault("Content-Security-Policy", CONTENT_POLICY)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
-    if request.method == "GET" and response.mimetype in ("text/html", "application/json"):
-        # Pages show patient data: never kept in shared caches or the browser's disk cache.
+    if "max-age" not in response.headers.get("Cache-Control", ""):
         response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+bp.after_request(page_headers)

@@ -162,3 +162,27 @@ def test_a_page_upload_is_streamed_not_parsed_as_a_form(app, api, browser_client
     wrong = doctor.post(f"/cases/{cid}/attachments/files", data={"file": files}, content_type="multipart/form-data",
                         headers={"Accept": "application/json", "X-CSRFToken": token[:-2] + "xx"})
     assert wrong.status_code == 400
+
+
+def test_every_page_carries_the_content_policy_and_none_is_stored(api, browser_client, samples):
+    """The one rule of the page blueprints (web.blueprint.page_headers): the content policy on the
+    case page, the viewer, the consult room, notifications and reports alike, and nothing with
+    patient data on the browser's disk, except a rendered frame its view lets the browser keep."""
+    cid = new_case(api)
+    uid = upload(api, "village.doctor", cid, samples["ct"][:2]).get_json()["studies"][0]["study_uid"]
+    doctor = browser_client("village.doctor")
+    image = doctor.get(f"/cases/{cid}/studies/{uid}/manifest.json").get_json()["series"][0]["images"][0]
+    stored_nowhere = [f"/cases/{cid}", f"/cases/{cid}/studies/{uid}", f"/cases/{cid}/studies/{uid}/manifest.json",
+                      f"/cases/{cid}/attachments.json", image["download"], f"/cases/{cid}/consult", "/notifications",
+                      "/notices"]
+    for path in stored_nowhere:
+        r = doctor.get(path)
+        assert r.status_code == 200, path
+        assert "default-src 'self'" in r.headers.get("Content-Security-Policy", ""), path
+        assert r.headers["Cache-Control"] == "private, no-store", path
+        assert r.headers["X-Content-Type-Options"] == "nosniff" and r.headers["Referrer-Policy"] == "same-origin"
+    report = browser_client("county.admin").get("/reports")
+    assert report.status_code == 200 and report.headers["Cache-Control"] == "private, no-store"
+    assert "default-src 'self'" in report.headers["Content-Security-Policy"]
+    frame = doctor.get(image["url"] + "1.jpg")
+    assert frame.status_code == 200 and frame.headers["Cache-Control"] == "private, max-age=86400"
