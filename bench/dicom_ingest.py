@@ -7,8 +7,10 @@ into the project (`referral serve`, a separate process) and into Orthanc
 (Debian's `orthanc`, default settings, loopback only: one instance per
 `POST /instances`, as its uploader sends them), with 1 and with 4 concurrent
 clients, alternating project/Orthanc in every round. The project is measured
-two ways: as its upload page sends a study (multipart batches of up to 4 MB
-to `POST /api/v1/cases/{id}/attachments`) and one instance per request. Each
+two ways: as its upload page sends a study over a fast link (multipart batches
+of up to 4 MB to `POST /api/v1/cases/{id}/attachments`, uncompressed: the page
+gzips its batches only while the link is slower than 20 Mbit/s) and one
+instance per request. Each
 round ingests a copy of the study with fresh UIDs, so neither side can answer
 "already stored". Both sides fsync every stored file.
 

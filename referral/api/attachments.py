@@ -30,8 +30,10 @@ def _attach_response(result: service.AttachResult, case_id: int):
           tag="attachments", body_schema=_MULTIPART,
           description="Multipart field `file`, repeatable. DICOM studies are indexed (study, series, instance) and "
           "checked against the case's patient: a study whose patient name, sex or birth date disagrees is hidden "
-          "from specialists until a doctor of the sending facility confirms it. For large files use the "
-          "resumable uploads (`/cases/{id}/uploads`). " + _RESULT)
+          "from specialists until a doctor of the sending facility confirms it. Over a slow link, send the body "
+          "gzip-compressed with `Content-Encoding: gzip` (inflated within the upload size limit; a body that "
+          "expands more than 200 times is refused, 413). For large files use the resumable uploads "
+          "(`/cases/{id}/uploads`). " + _RESULT)
 def post_attachments(id: int):
     result = upload_steps.receive_request(db_session(), imaging(), current_user(), id, request)
     return _attach_response(result, id)

@@ -26,6 +26,7 @@ from ..domain.errors import Conflict, Forbidden, TooLarge, ValidationFailed
 from ..models import UploadSession, User
 from ..services import attachments as service
 from . import Imaging
+from .content_coding import decoded_body
 from .intake import display_name
 from .limits import human_bytes
 from .multipart import boundary_of, form_file, staged_parts
@@ -48,14 +49,20 @@ def receive_request(session: Session, imaging: Imaging, user: User, case_id: int
     (`multipart.py`); each file is judged as soon as its last byte has arrived.
 
     When something read the form before (the pages' CSRF check does), its parsed files are used.
+    A body sent with `Content-Encoding: gzip` is inflated on the way (`content_coding.py`).
     """
     with imaging.store.workdir() as workdir:
         receiver = imaging.receiver(workdir)
         boundary = boundary_of(request.content_type or "")
+        body = decoded_body(request.stream, request.headers.get("Content-Encoding"),
+                            request.max_content_length or imaging.limits.max_file_bytes)
         if "files" in request.__dict__ or "form" in request.__dict__:
+            if body is not request.stream:
+                raise ValidationFailed("a compressed body needs the CSRF token in the X-CSRFToken header",
+                                       fields={"X-CSRFToken": "required with Content-Encoding"})
             receiver.take_streams((f.filename, f.stream) for f in request.files.getlist("file"))
         elif request.mimetype == "multipart/form-data" and boundary:
-            parts = staged_parts(request.stream, boundary, workdir, lambda h: form_file(h) is not None,
+            parts = staged_parts(body, boundary, workdir, lambda h: form_file(h) is not None,
                                  max_parts=request.max_form_parts)
             for headers, staged in parts:
                 if staged is None:

@@ -217,3 +217,38 @@ def test_a_ct_on_a_slow_village_link(chromium, live_server, ct_case):
     _wait_drawn(page)
     assert len(set(finished)) < 20, len(set(finished))  # not all 48 slices: those scrolled past were dropped
     context.close()
+
+
+def test_batches_are_compressed_while_the_link_is_slow(app, chromium, live_server, api, samples):
+    """Over a slow link every batch goes gzip-compressed (a fraction of the bytes); on a fast one
+    only the first does, then the page stops spending the phone's time on it."""
+    cid = new_case(api)
+    sent = []  # (Content-Encoding, Content-Length) of each batch, as the server received it
+    inner = app.wsgi_app
+
+    def recording(environ, start_response):
+        if environ["PATH_INFO"].endswith("/attachments/files"):
+            sent.append((environ.get("HTTP_CONTENT_ENCODING"), int(environ.get("CONTENT_LENGTH") or 0)))
+        return inner(environ, start_response)
+
+    app.wsgi_app = recording
+    for link, files, expected in (("slow", samples["ct"][:12], ["gzip", "gzip"]),
+                                  ("fast", samples["ct"][12:24], ["gzip", None])):
+        context, page = _open(chromium, live_server, "village.doctor")
+        if link == "slow":
+            cdp = context.new_cdp_session(page)
+            cdp.send("Network.enable")
+            cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 100,
+                                                          "downloadThroughput": 250_000, "uploadThroughput": 250_000})
+        sent.clear()
+        page.goto(f"{live_server.url}/cases/{cid}")
+        page.locator(".dv-drop input[type=file]").set_input_files([str(p) for p in files])
+        page.wait_for_selector(".dv-results .dv-ok", timeout=90_000)
+        assert "已添加 12 幅图像/文件" in page.locator(".dv-results").inner_text()
+        assert [encoding for encoding, _ in sent] == expected, (link, sent)
+        plain = sum(p.stat().st_size for p in files)
+        if link == "slow":
+            assert all(size > 0 for _, size in sent) and sum(size for _, size in sent) < plain / 2, (sent, plain)
+        context.close()
+    body = api.get("village.doctor", f"/api/v1/cases/{cid}/attachments").get_json()
+    assert body["studies"][0]["instance_count"] == 24
