@@ -140,11 +140,13 @@ def case_upload_status(id: int, upload_id: str):
 @endpoint("/cases/{id}/uploads/{upload_id}", "PUT", "Send one chunk of a resumable upload", tag="uploads",
           body_schema={"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
           description="Header `Upload-Offset`: the byte offset this chunk starts at; it must equal the `offset` "
-          "the server has (else 409 `conflict` with the server's `offset`). Answers the new `offset`.")
+          "the server has (else 409 `conflict` with the server's `offset`). Answers the new `offset`. A chunk may be "
+          "sent with `Content-Encoding: gzip`; offsets count the file's own (inflated) bytes.")
 def case_upload_chunk(id: int, upload_id: str):
     upload = service.get_upload(db_session(), current_user(), id, upload_id)
     offset = _offset_header()
-    new_offset = upload_steps.append_chunk(imaging(), upload, offset, request.stream, request.content_length)
+    new_offset = upload_steps.append_chunk(imaging(), upload, offset, request.stream, request.content_length,
+                                           request.headers.get("Content-Encoding"))
     return jsonify(upload_id=upload.token, offset=new_offset, size=upload.size)
 
 

@@ -92,11 +92,16 @@ def received(imaging: Imaging, upload: UploadSession) -> int:
 
 
 def append_chunk(imaging: Imaging, upload: UploadSession, offset: int, stream: BinaryIO,
-                 length: int | None) -> int:
-    """Append one chunk at `offset`; return the new offset (the bytes now safely on disk)."""
+                 length: int | None, encoding: str | None = None) -> int:
+    """Append one chunk at `offset`; return the new offset (the bytes now safely on disk).
+
+    A chunk sent with `Content-Encoding: gzip` is inflated as it is read; offsets and limits count
+    the file's own bytes, and what inflated before a dropped connection is kept like any prefix.
+    """
     limit = imaging.limits.max_chunk_bytes
     if length is not None and length > limit:
         raise TooLarge(f"a chunk may be at most {human_bytes(limit)}", limit=limit)
+    stream = decoded_body(stream, encoding, limit + 1)
     path = part_path(imaging, upload)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "ab") as fh:

@@ -262,7 +262,8 @@ def upload_chunk(case_id: int, token: str):
         offset = int(request.headers.get("Upload-Offset", ""))
     except ValueError:
         raise ValidationFailed("where does this chunk start?", fields={"Upload-Offset": "an integer"}) from None
-    new_offset = upload_steps.append_chunk(imaging(), upload, offset, request.stream, request.content_length)
+    new_offset = upload_steps.append_chunk(imaging(), upload, offset, request.stream, request.content_length,
+                                           request.headers.get("Content-Encoding"))
     return jsonify(upload_id=upload.token, offset=new_offset, size=upload.size)
 
 

@@ -219,19 +219,40 @@ def test_a_ct_on_a_slow_village_link(chromium, live_server, ct_case):
     context.close()
 
 
-def test_batches_are_compressed_while_the_link_is_slow(app, chromium, live_server, api, samples):
-    """Over a slow link every batch goes gzip-compressed (a fraction of the bytes); on a fast one
-    only the first does, then the page stops spending the phone's time on it."""
+def test_batches_are_compressed_while_the_link_is_slow(app, chromium, live_server, api, samples, tmp_path):
+    """Over a slow link every batch and chunk goes gzip-compressed (a fraction of the bytes); on a
+    fast one only the first batch does, then the page stops spending the phone's time on it."""
     cid = new_case(api)
     sent = []  # (Content-Encoding, Content-Length) of each batch, as the server received it
+    chunks = []  # the same of each chunk of the resumable upload
     inner = app.wsgi_app
 
     def recording(environ, start_response):
+        seen = (environ.get("HTTP_CONTENT_ENCODING"), int(environ.get("CONTENT_LENGTH") or 0))
         if environ["PATH_INFO"].endswith("/attachments/files"):
-            sent.append((environ.get("HTTP_CONTENT_ENCODING"), int(environ.get("CONTENT_LENGTH") or 0)))
+            sent.append(seen)
+        elif "/attachments/uploads/" in environ["PATH_INFO"] and environ["REQUEST_METHOD"] == "PUT":
+            chunks.append(seen)
         return inner(environ, start_response)
 
     app.wsgi_app = recording
+    archive = tmp_path / "ct-part.zip"  # over 4 MB: sent as a resumable upload, in 1 MB chunks
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as zf:
+        for p in samples["ct"][24:34]:
+            zf.write(p, f"CT/{p.name}")
+    context, page = _open(chromium, live_server, "village.doctor")
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 100, "downloadThroughput": 250_000,
+                                                  "uploadThroughput": 250_000})
+    page.goto(f"{live_server.url}/cases/{cid}")
+    page.locator(".dv-drop input[type=file]").set_input_files(str(archive))
+    page.wait_for_selector(".dv-results .dv-ok", timeout=90_000)
+    assert "已添加 10 幅图像/文件" in page.locator(".dv-results").inner_text()
+    assert len(chunks) == -(-archive.stat().st_size // (1 << 20)), chunks  # 1 MB each, none sent twice
+    assert all(encoding == "gzip" for encoding, _ in chunks), chunks
+    assert sum(size for _, size in chunks) < archive.stat().st_size / 2
+    context.close()
     for link, files, expected in (("slow", samples["ct"][:12], ["gzip", "gzip"]),
                                   ("fast", samples["ct"][12:24], ["gzip", None])):
         context, page = _open(chromium, live_server, "village.doctor")
@@ -251,4 +272,4 @@ def test_batches_are_compressed_while_the_link_is_slow(app, chromium, live_serve
             assert all(size > 0 for _, size in sent) and sum(size for _, size in sent) < plain / 2, (sent, plain)
         context.close()
     body = api.get("village.doctor", f"/api/v1/cases/{cid}/attachments").get_json()
-    assert body["studies"][0]["instance_count"] == 24
+    assert body["studies"][0]["instance_count"] == 34

@@ -7,12 +7,13 @@
  * from there, retrying until the link is back. The upload id is kept in localStorage, so
  * choosing the same file again after a reload resumes it too.
  *
- * While the link is slow, each batch is gzip-compressed in the browser (CompressionStream) and
- * sent with Content-Encoding: gzip: uncompressed CT, MR, ultrasound and X-ray images shrink to a
- * fraction of their size, which on a village clinic's link is that much less waiting. The first batch is compressed;
- * when a batch arrives faster than SLOW_LINK the link is fast and compressing would only cost the
- * phone's time, so the next ones go as they are (and compressed again if the link slows down). A
- * batch that does not shrink by a tenth (photos, images compressed already) goes as it is.
+ * While the link is slow, each batch and each chunk is gzip-compressed in the browser
+ * (CompressionStream) and sent with Content-Encoding: gzip: uncompressed CT, MR, ultrasound and
+ * X-ray images shrink to a fraction of their size, which on a village clinic's link is that much
+ * less waiting. The first request is compressed; when one arrives faster than SLOW_LINK the link
+ * is fast and compressing would only cost the phone's time, so the next ones go as they are (and
+ * compressed again if the link slows down). A body that does not shrink by a tenth (photos, ZIPs,
+ * images compressed already) goes as it is.
  */
 (function () {
   "use strict";
@@ -227,6 +228,16 @@
     }).catch(function () { return plain; });
   };
 
+  /* One chunk of a resumable upload, compressed like a batch while the link is slow. */
+  Uploader.prototype.chunkBody = function (blob) {
+    var plain = { body: blob, headers: {}, size: blob.size };
+    if (!this.compress) return Promise.resolve(plain);
+    return new Response(blob.stream().pipeThrough(new CompressionStream("gzip"))).blob().then(function (small) {
+      if (small.size > blob.size * 0.9) return plain;
+      return { body: small, headers: { "Content-Encoding": "gzip" }, size: small.size };
+    }).catch(function () { return plain; });
+  };
+
   Uploader.prototype.sendBatch = function (files) {
     var self = this;
     var bytes = files.reduce(function (sum, f) { return sum + f.size; }, 0);
@@ -293,9 +304,17 @@
       self.update(0);
       if (offset >= file.size) return complete(upload);
       var end = Math.min(offset + CHUNK, file.size);
-      return send("PUT", upload.url, file.slice(offset, end), {
-        "Upload-Offset": String(offset), "Content-Type": "application/octet-stream"
-      }, function (loaded) { self.update(loaded); }).then(function (r) {
+      return self.chunkBody(file.slice(offset, end)).then(function (payload) {
+        var started = Date.now();
+        payload.headers["Upload-Offset"] = String(offset);
+        payload.headers["Content-Type"] = "application/octet-stream";
+        return send("PUT", upload.url, payload.body, payload.headers, function (loaded) {
+          self.update(Math.round(loaded * (end - offset) / Math.max(payload.size, 1)));
+        }).then(function (r) {
+          self.compress = CAN_COMPRESS && payload.size / Math.max((Date.now() - started) / 1000, 0.001) < SLOW_LINK;
+          return r;
+        });
+      }).then(function (r) {
         if (r.status === 200 || r.status === 409) {
           attempt = 0;
           upload.offset = r.body && typeof r.body.offset === "number" ? r.body.offset : offset;
