@@ -4,6 +4,7 @@ same scoping as cases (out of scope = 404, no token = 401)."""
 
 from __future__ import annotations
 
+import gzip
 import io
 import secrets
 from email.parser import BytesParser
@@ -194,3 +195,18 @@ def test_scope_no_token_and_audit(api, loaded, session):
     session.expire_all()
     actions = set(session.scalars(select(AuditEntry.action).where(AuditEntry.case_id == loaded["ct_case"])))
     assert {"dicomweb.search", "dicomweb.metadata"} <= actions
+
+
+def test_stow_with_a_gzip_compressed_body(api, samples):
+    cid = new_case(api, patient=SAMPLE_PATIENTS["cr"])
+    boundary = secrets.token_hex(8)
+    body = (f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode() + samples["cr"][0].read_bytes()
+            + f"\r\n--{boundary}--\r\n".encode())
+    headers = {**api.headers("village.doctor"), "Content-Encoding": "gzip",
+               "Content-Type": f'multipart/related; type="application/dicom"; boundary={boundary}'}
+    r = api.client.post(f"/dicomweb/studies?case={cid}", data=gzip.compress(body), headers=headers)
+    assert r.status_code == 200, r.get_json()
+    (stored,) = pydicom.Dataset.from_json(r.get_json()).ReferencedSOPSequence
+    assert stored.ReferencedSOPInstanceUID == pydicom.dcmread(samples["cr"][0]).SOPInstanceUID
+    broken = api.client.post(f"/dicomweb/studies?case={cid}", data=body, headers=headers)  # says gzip, is not
+    assert broken.status_code == 422 and "not valid gzip" in broken.get_json()["message"]
