@@ -18,12 +18,20 @@ from __future__ import annotations
 import zlib
 from typing import BinaryIO
 
+from flask import Request
+
 from ..domain.errors import TooLarge, ValidationFailed
 from .limits import DEFAULT_LIMITS, MiB, human_bytes
 
 BLOCK = 1 << 20
 MAX_RATIO = DEFAULT_LIMITS.max_zip_ratio
 RATIO_GRACE = 1 * MiB  # a small body may inflate far more than its ratio suggests: headers, padding
+
+
+def request_body(request: Request, fallback_limit: int) -> BinaryIO:
+    """A request's body as sent before compression, held to the request size limit."""
+    return decoded_body(request.stream, request.headers.get("Content-Encoding"),
+                        request.max_content_length or fallback_limit)
 
 
 def decoded_body(stream: BinaryIO, content_encoding: str | None, limit: int) -> BinaryIO:

@@ -27,7 +27,7 @@ from ..services.attachments import attach_files, record_study_reads, visible_ins
 from ..services.inputs import small_int
 from . import imaging
 from . import index as idx
-from .content_coding import decoded_body
+from .content_coding import request_body
 from .intake import Rejection
 from .multipart import staged_parts
 from .parse import decode_text
@@ -370,9 +370,8 @@ def store_instances(study_uid: str | None = None):
     visible_case(session, user, case_id)
     with im.store.workdir() as workdir:
         receiver = im.receiver(workdir)
-        body = decoded_body(request.stream, request.headers.get("Content-Encoding"),
-                            request.max_content_length or im.limits.max_file_bytes)
-        parts = staged_parts(body, boundary, workdir, _is_dicom_part, max_part_bytes=im.limits.max_file_bytes)
+        parts = staged_parts(request_body(request, im.limits.max_file_bytes), boundary, workdir, _is_dicom_part,
+                             max_part_bytes=im.limits.max_file_bytes)
         for count, (headers, staged) in enumerate(parts, 1):
             name = f"part {count}"
             if staged is None:

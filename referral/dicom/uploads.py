@@ -26,7 +26,7 @@ from ..domain.errors import Conflict, Forbidden, TooLarge, ValidationFailed
 from ..models import UploadSession, User
 from ..services import attachments as service
 from . import Imaging
-from .content_coding import decoded_body
+from .content_coding import decoded_body, request_body
 from .intake import display_name
 from .limits import human_bytes
 from .multipart import boundary_of, form_file, staged_parts
@@ -54,8 +54,7 @@ def receive_request(session: Session, imaging: Imaging, user: User, case_id: int
     with imaging.store.workdir() as workdir:
         receiver = imaging.receiver(workdir)
         boundary = boundary_of(request.content_type or "")
-        body = decoded_body(request.stream, request.headers.get("Content-Encoding"),
-                            request.max_content_length or imaging.limits.max_file_bytes)
+        body = request_body(request, imaging.limits.max_file_bytes)
         if "files" in request.__dict__ or "form" in request.__dict__:
             if body is not request.stream:
                 raise ValidationFailed("a compressed body needs the CSRF token in the X-CSRFToken header",

@@ -210,8 +210,22 @@
     }
   };
 
-  /* The batch's request body: the multipart form, gzip-compressed while the link is slow.
-     Resolves {body, headers, size}; any trouble compressing sends the form as it is. */
+  /* A request body ({body, headers, size}) gzip-compressed when that makes it a tenth smaller;
+     as it is otherwise, or when compressing fails. */
+  function compressed(plain, blob) {
+    return new Response(blob.stream().pipeThrough(new CompressionStream("gzip"))).blob().then(function (small) {
+      if (small.size > blob.size * 0.9) return plain;
+      var headers = Object.assign({}, plain.headers, { "Content-Encoding": "gzip" });
+      return { body: small, headers: headers, size: small.size };
+    }).catch(function () { return plain; });
+  }
+
+  /* After each request: compress the next ones only while the link is slow. */
+  Uploader.prototype.learnLink = function (bytes, started) {
+    this.compress = CAN_COMPRESS && bytes / Math.max((Date.now() - started) / 1000, 0.001) < SLOW_LINK;
+  };
+
+  /* The batch's request body: the multipart form, compressed while the link is slow. */
   Uploader.prototype.batchBody = function (files) {
     var form = new FormData();
     files.forEach(function (f) { form.append("file", f, f.relativePath || f.name); });
@@ -220,22 +234,14 @@
     var encoded = new Request(location.href, { method: "POST", body: form });
     var type = encoded.headers.get("Content-Type");
     return encoded.blob().then(function (multipart) {
-      var gzipped = multipart.stream().pipeThrough(new CompressionStream("gzip"));
-      return new Response(gzipped).blob().then(function (small) {
-        if (small.size > multipart.size * 0.9) return { body: multipart, headers: { "Content-Type": type }, size: multipart.size };
-        return { body: small, headers: { "Content-Type": type, "Content-Encoding": "gzip" }, size: small.size };
-      });
-    }).catch(function () { return plain; });
+      return compressed({ body: multipart, headers: { "Content-Type": type }, size: multipart.size }, multipart);
+    }, function () { return plain; });
   };
 
-  /* One chunk of a resumable upload, compressed like a batch while the link is slow. */
+  /* One chunk of a resumable upload, compressed while the link is slow. */
   Uploader.prototype.chunkBody = function (blob) {
     var plain = { body: blob, headers: {}, size: blob.size };
-    if (!this.compress) return Promise.resolve(plain);
-    return new Response(blob.stream().pipeThrough(new CompressionStream("gzip"))).blob().then(function (small) {
-      if (small.size > blob.size * 0.9) return plain;
-      return { body: small, headers: { "Content-Encoding": "gzip" }, size: small.size };
-    }).catch(function () { return plain; });
+    return this.compress ? compressed(plain, blob) : Promise.resolve(plain);
   };
 
   Uploader.prototype.sendBatch = function (files) {
@@ -248,8 +254,7 @@
         return send("POST", self.filesUrl, payload.body, payload.headers, function (loaded) {
           self.update(Math.min(bytes, Math.round(loaded * bytes / Math.max(payload.size, 1))));
         }).then(function (r) {
-          var seconds = Math.max((Date.now() - started) / 1000, 0.001);
-          self.compress = CAN_COMPRESS && payload.size / seconds < SLOW_LINK;
+          self.learnLink(payload.size, started);
           return r;
         });
       })
@@ -311,7 +316,7 @@
         return send("PUT", upload.url, payload.body, payload.headers, function (loaded) {
           self.update(Math.round(loaded * (end - offset) / Math.max(payload.size, 1)));
         }).then(function (r) {
-          self.compress = CAN_COMPRESS && payload.size / Math.max((Date.now() - started) / 1000, 0.001) < SLOW_LINK;
+          self.learnLink(payload.size, started);
           return r;
         });
       }).then(function (r) {
