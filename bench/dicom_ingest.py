@@ -10,9 +10,8 @@ clients, alternating project/Orthanc in every round. The project is measured
 two ways: as its upload page sends a study over a fast link (multipart batches
 of up to 4 MB to `POST /api/v1/cases/{id}/attachments`, uncompressed: the page
 gzips its batches only while the link is slower than 20 Mbit/s) and one
-instance per request. Each
-round ingests a copy of the study with fresh UIDs, so neither side can answer
-"already stored". Both sides fsync every stored file.
+instance per request. Each round ingests a copy of the study with fresh UIDs,
+so neither side can answer "already stored". Both sides fsync every stored file.
 
 Then rendered-frame latency: every slice once (cold) and again (warm) from
 the project's WADO-RS `.../frames/1/rendered` and from Orthanc's

@@ -56,6 +56,7 @@ class GzipBody:
         self.inflated = 0
 
     def read(self, size: int = -1) -> bytes:
+        """Up to `size` inflated bytes (a block when `size` is -1: callers read in a loop); b"" at the end."""
         want = size if size and size > 0 else BLOCK
         while True:
             if self._inflate.eof:
