@@ -13,12 +13,14 @@ from ..domain.errors import DomainError, TooLarge, Unauthorized, ValidationFaile
 from ..models import User
 from ..runtime import db_session, runtime
 from ..services.auth import user_for_token
+from ..web.blueprint import data_headers
 from .openapi import Operation, Registry, flask_rule
 
 PREFIX = "/api/v1"
 log = logging.getLogger(__name__)
 
 bp = Blueprint("api", __name__, url_prefix=PREFIX)
+bp.after_request(data_headers)
 registry = Registry(PREFIX)
 
 _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",

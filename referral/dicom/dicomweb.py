@@ -25,6 +25,7 @@ from ..runtime import db_session
 from ..services.access import visible_case
 from ..services.attachments import attach_files, record_study_reads, visible_instance
 from ..services.inputs import small_int
+from ..web.blueprint import data_headers
 from . import imaging
 from . import index as idx
 from .content_coding import request_body
@@ -35,6 +36,7 @@ from .render import FORMATS, RenderError, RenderRequest
 from .scan import scan_file
 
 bp = Blueprint("dicomweb", __name__, url_prefix="/dicomweb")
+bp.after_request(data_headers)
 DICOM_JSON = "application/dicom+json"
 STORE_FAILED = 0xC000  # processing failure / cannot understand
 CHUNK = 1 << 20

@@ -1,5 +1,6 @@
-"""The web app's blueprint and what every page of it shares: sign-in required, private
-responses, a content policy that keeps every request on this host."""
+"""The web app's blueprint and the response headers every blueprint shares: pages get a
+content policy that keeps every request on this host; pages, the API and DICOMweb alike
+keep patient data out of shared caches and off the browser's disk."""
 
 from __future__ import annotations
 
@@ -23,10 +24,22 @@ def page_headers(response: Response) -> Response:
     of a stored file never changes).
     """
     response.headers.setdefault("Content-Security-Policy", CONTENT_POLICY)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
+    response = data_headers(response)
     if "max-age" not in response.headers.get("Cache-Control", ""):
         response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def data_headers(response: Response) -> Response:
+    """The headers of every API and DICOMweb response (and, through `page_headers`, every page's).
+
+    Programs read these, but what passes through a proxy or a browser's `fetch` is patient data
+    all the same: it is stored nowhere unless the view said how it may be kept (a rendered frame
+    for a day, a downloaded file revalidated by its ETag). Nothing is taken for another type.
+    """
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Cache-Control", "private, no-store")
     return response
 
 

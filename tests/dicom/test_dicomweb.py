@@ -210,3 +210,21 @@ def test_stow_with_a_gzip_compressed_body(api, samples):
     assert stored.ReferencedSOPInstanceUID == pydicom.dcmread(samples["cr"][0]).SOPInstanceUID
     broken = api.client.post(f"/dicomweb/studies?case={cid}", data=body, headers=headers)  # says gzip, is not
     assert broken.status_code == 422 and "not valid gzip" in broken.get_json()["message"]
+
+
+def test_patient_data_is_stored_nowhere_but_a_rendered_frame_is_kept(api, loaded):
+    """API and DICOMweb answers carry patient data: no cache or browser disk keeps them (errors
+    neither), nothing is taken for another type; a rendered frame of a stored file never changes,
+    so the caller's browser may keep it privately for a day."""
+    uid = loaded["ct"]["study_uid"]
+    series, sop = _first(api, uid)
+    base = f"/dicomweb/studies/{uid}/series/{series}/instances/{sop}"
+    case = f"/api/v1/cases/{loaded['ct_case']}"
+    for path in (case, f"{case}/attachments", "/api/v1/cases", "/dicomweb/studies", f"{base}/metadata",
+                 f"{base}/frames/1", "/api/v1/cases/999999", f"/dicomweb/studies/{uid}/series/1.2.3/metadata"):
+        r = get(api, path)
+        assert r.status_code in (200, 404), path
+        assert r.headers["Cache-Control"] == "private, no-store", path
+        assert r.headers["X-Content-Type-Options"] == "nosniff", path
+    assert api.client.get(case).headers["Cache-Control"] == "private, no-store"  # 401 too
+    assert get(api, f"{base}/frames/1/rendered").headers["Cache-Control"] == "private, max-age=86400"
