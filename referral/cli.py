@@ -95,29 +95,32 @@ def serve(host: str, port: int, sla_interval: float | None) -> None:
 
 
 def _start_background_jobs(app, sla_interval: float | None) -> None:
-    """The periodic SLA timer (with Redis, only the elected process runs it).
+    """The periodic SLA timer and the daily collection of unreferenced stored files (with Redis,
+    one process at a time runs each).
 
-    A server started by the test suite runs no timer unless the test asks for one: the
-    tests drive the timer with an explicit `now`, and a timer of its own would move
-    their fixtures' cases behind their backs.
+    A server started by the test suite runs neither unless the test asks for the timer: the
+    tests drive the timer with an explicit `now`, and a timer of its own would move their
+    fixtures' cases behind their backs.
     """
     import logging
     import os
 
+    from .dicom.gc import start_collector
     from .sla.runner import DEFAULT_INTERVAL, start_sla_runner
 
+    under_test = "PYTEST_CURRENT_TEST" in os.environ
     if sla_interval is None:
-        sla_interval = 0 if "PYTEST_CURRENT_TEST" in os.environ else DEFAULT_INTERVAL
-    if not sla_interval:
-        return
-
+        sla_interval = 0 if under_test else DEFAULT_INTERVAL
     log = logging.getLogger("referral")
-    if not log.handlers:  # the timer's and the log channel's lines on the console, beside the request log
+    if not log.handlers:  # the jobs' and the log channel's lines on the console, beside the request log
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         log.addHandler(handler)
         log.setLevel(logging.INFO)
-    start_sla_runner(app, sla_interval)
+    if sla_interval:
+        start_sla_runner(app, sla_interval)
+    if not under_test:
+        start_collector(app)
 
 
 @main.command("sla-tick")

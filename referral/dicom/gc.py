@@ -11,10 +11,14 @@ are candidates (publishing sets a file's time to now, also when identical
 bytes were stored before and are being reused). A candidate is first moved
 aside, then checked again in the database and on disk; if anything started
 using it meanwhile it is put back.
+
+`referral serve` collects once a day on its own (`start_collector`, the first
+pass a minute after it starts); `referral dicom gc` does it on demand.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Iterator
@@ -26,9 +30,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import StoredFile
+from ..periodic import PeriodicJob, leadership_for
 from .store import BlobStore
 
+log = logging.getLogger(__name__)
+
 DEFAULT_GRACE = timedelta(hours=24)
+DAILY = 24 * 3600.0
+LEASE_KEY = "referral:dicom:gc"
+LEASE_SECONDS = 600.0  # renewed while a pass runs; then it lapses, so any process may run the next one
 BATCH = 500  # file names looked up in one query
 _HEX = frozenset("0123456789abcdef")
 
@@ -156,3 +166,27 @@ def _put_back(store: BlobStore, aside: Path, sha: str) -> None:
     except FileExistsError:
         pass
     aside.unlink()
+
+
+def summary(result: Collection) -> str:
+    return (f"unreferenced files removed: {len(result.removed)} ({result.freed_bytes} bytes) of "
+            f"{result.checked} checked, staging leftovers removed: {result.staging_removed}")
+
+
+def collector(database, store: BlobStore, redis_client=None, *, interval: float = DAILY,
+              first_after: float = 60.0) -> PeriodicJob[Collection]:
+    """The daily collection of a serving process. With Redis, one process at a time collects."""
+    def report(result: Collection) -> None:
+        if result.removed or result.staging_removed:
+            log.info(summary(result))
+
+    return PeriodicJob("dicom-gc", database, leadership_for(redis_client, LEASE_SECONDS, LEASE_KEY), interval,
+                       lambda session: collect(session, store), report, first_after=first_after)
+
+
+def start_collector(app) -> PeriodicJob[Collection]:
+    """Start the collection thread of `referral serve`."""
+    runtime = app.extensions["referral"]
+    job = collector(runtime.database, app.extensions["imaging"].store, runtime.redis)
+    job.start()
+    return job

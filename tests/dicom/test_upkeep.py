@@ -1,12 +1,15 @@
 """Keeping the data directory in bounds: the rendered-frame cache stays within its byte budget
 (least recently used frames go first), and `referral dicom gc` removes stored files nothing
-refers to any more, but never one an upload may still be indexing."""
+refers to any more, but never one an upload may still be indexing; `referral serve` collects
+once a day on its own, one process at a time."""
 
 from __future__ import annotations
 
 import fcntl
 import os
+import threading
 import time
+import uuid
 
 import pytest
 from click.testing import CliRunner
@@ -17,6 +20,8 @@ from referral.dicom.limits import Limits
 from referral.dicom.render import RenderRequest
 from referral.dicom.sandbox import decoder_pool
 from referral.dicom.store import BlobStore
+
+from tests.conftest import REDIS_ENV
 
 from .conftest import new_case, stored_files, upload
 
@@ -164,3 +169,89 @@ def test_the_frame_cache_budget_comes_from_the_environment(monkeypatch, tmp_path
     monkeypatch.setenv("REFERRAL_FRAME_CACHE_BYTES", "a lot")
     with pytest.raises(ValueError, match="REFERRAL_FRAME_CACHE_BYTES"):
         Settings.from_env(data_dir=tmp_path)
+
+
+def _orphan(store: BlobStore, tmp_path, sample) -> "os.PathLike":
+    """A stored file an upload that died before indexing left behind, a few days ago."""
+    path = store.path_for(_published(store, tmp_path, [sample])[0])
+    _age(path, 3 * DAY)
+    return path
+
+
+def test_a_serving_process_collects_on_its_own(api, app, settings, samples, tmp_path, monkeypatch):
+    """`referral serve` starts the daily collection beside the SLA timer (the first pass a minute
+    after it starts); a pass removes what `referral dicom gc` would, in the server's data directory."""
+    from referral.cli import _start_background_jobs
+    from referral.dicom import gc
+
+    cid = new_case(api)
+    assert upload(api, "village.doctor", cid, samples["ct"][:1]).status_code == 201
+    (kept,) = stored_files(settings.data_dir)
+    _age(kept, 3 * DAY)
+    orphan = _orphan(BlobStore(settings.data_dir), tmp_path, samples["ct"][1])
+
+    monkeypatch.delenv("PYTEST_CURRENT_TEST")
+    _start_background_jobs(app, 0)
+    (job,) = [t for t in threading.enumerate() if t.name == "dicom-gc"]
+    try:
+        assert job.interval == gc.DAILY and job.first_after == 60
+        result = job.run_once()
+    finally:
+        job.stop()
+    assert not job.is_alive()
+    assert gc.summary(result) == ("unreferenced files removed: 1 (%d bytes) of 2 checked, staging leftovers "
+                                  "removed: 0" % samples["ct"][1].stat().st_size)
+    assert not os.path.exists(orphan) and kept.exists()
+
+
+def test_the_collection_outlives_a_failed_pass(database, samples, tmp_path, monkeypatch, caplog):
+    from referral.dicom import gc
+
+    store = BlobStore(tmp_path / "data")
+    orphan = _orphan(store, tmp_path, samples["ct"][0])
+    collect, calls = gc.collect, []
+
+    def flaky(session, store):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OSError("the disk went away for a moment")
+        return collect(session, store)
+
+    monkeypatch.setattr(gc, "collect", flaky)
+    job = gc.collector(database, store, interval=0.05, first_after=0)
+    job.start()
+    try:
+        deadline = time.monotonic() + 30
+        while os.path.exists(orphan) and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        job.stop()
+    assert not os.path.exists(orphan) and len(calls) >= 2
+    assert "dicom-gc: a pass failed" in caplog.text and "the disk went away" in caplog.text
+
+
+@pytest.mark.redis
+def test_with_redis_one_process_at_a_time_collects(database, tmp_path, samples):
+    """While another process holds the collection's lease this one skips its pass; once the
+    lease is free it collects, and it lets the lease lapse after the pass."""
+    import redis
+
+    from referral.dicom import gc
+
+    url = os.environ.get(REDIS_ENV)
+    if not url:
+        pytest.skip(f"{REDIS_ENV} is not set")
+    client = redis.Redis.from_url(url)
+    store = BlobStore(tmp_path / "data")
+    orphan = _orphan(store, tmp_path, samples["ct"][0])
+    job = gc.collector(database, store, client)
+    assert job.leadership.key == gc.LEASE_KEY
+    job.leadership.key = f"referral:test:gc:{uuid.uuid4().hex}"
+    try:
+        client.set(job.leadership.key, "another process", px=60_000)
+        assert job.run_once() is None and os.path.exists(orphan)
+        client.delete(job.leadership.key)
+        assert len(job.run_once().removed) == 1 and not os.path.exists(orphan)
+        assert 0 < client.pttl(job.leadership.key) <= gc.LEASE_SECONDS * 1000
+    finally:
+        client.delete(job.leadership.key)
