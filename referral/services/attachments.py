@@ -315,8 +315,11 @@ def _check_patient(session: Session, case: Case | CaseView, change: StudyChange,
     if not differences:
         return
     recorded = {(d["field"], d["dicom"]) for d in (study.differences or [])}
-    if study.safety == Safety.CONFIRMED and {(d.field, d.dicom) for d in differences} <= recorded:
+    found = {(d.field, d.dicom) for d in differences}
+    if study.safety == Safety.CONFIRMED and found <= recorded:
         return  # confirmed before, with exactly these differences
+    if study.safety == Safety.MISMATCH and found == recorded:
+        return  # flagged already (a later batch of the same upload): no second flag on the timeline
     study.safety = Safety.MISMATCH.value
     study.differences = [d.as_dict() for d in differences]
     study.confirmed_by_id, study.confirmed_at = None, None

@@ -26,6 +26,7 @@ from . import forms
 from .blueprint import bp
 from .i18n import current_locale, label
 from .session import me
+from .timeline import coalesce_uploads
 
 INTENTS = ("search_patient", "search_dx", "add_dx", "remove_dx", "save", "submit")
 
@@ -192,7 +193,8 @@ def _case_page(case_id: int, *, status: int = 200, action_errors: dict | None = 
     case = record.case
     allowed = case_service.allowed_actions(case, user)
     return render_template(
-        "cases/show.html", case=case, events=record.events, messages=record.messages, advice=record.advice,
+        "cases/show.html", case=case, events=coalesce_uploads(record.events), messages=record.messages,
+        advice=record.advice,
         allowed_actions=allowed,
         patient_id_masked=mask_id_number(case.patient.id_number), specialties=all_specialties(),
         action_errors=action_errors or {}, open_action=open_action, action_values=action_values or MultiDict(),

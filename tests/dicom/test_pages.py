@@ -186,3 +186,58 @@ def test_every_page_carries_the_content_policy_and_none_is_stored(api, browser_c
     assert "default-src 'self'" in report.headers["Content-Security-Policy"]
     frame = doctor.get(image["url"] + "1.jpg")
     assert frame.status_code == 200 and frame.headers["Cache-Control"] == "private, max-age=86400"
+
+
+def _timeline(page: str) -> list[str]:
+    """The timeline's entries as text, oldest first."""
+    section = page[page.index('<ol class="timeline">'):]
+    section = section[:section.index("</ol>")]
+    return [" ".join(re.sub(r"<[^>]+>", " ", item).split()) for item in section.split("<li>")[1:]]
+
+
+def test_one_upload_in_many_batches_is_one_line_of_the_timeline(api, browser_client, samples):
+    """The page sends a study in batches of a few megabytes; the specialist reads one line saying
+    what the upload added, while the record (and the API) keeps every batch's event."""
+    cid = new_case(api)
+    for batch in (samples["ct"][:2], samples["ct"][2:4], samples["ct"][4:5]):
+        assert upload(api, "village.doctor", cid, batch).status_code == 201
+    study = upload(api, "village.doctor", cid, samples["ct"][:1]).get_json()["studies"][0]  # sent again: nothing new
+    api.act("village.doctor", cid, "submit")
+    events = api.get("village.doctor", f"/api/v1/cases/{cid}/events").get_json()["items"]
+    assert [e["kind"] for e in events].count("attachment_added") == 4
+
+    specialist = browser_client("township.specialist")
+    page = specialist.get(f"/cases/{cid}").get_data(as_text=True)
+    uploads = [line for line in _timeline(page) if "添加附件" in line]
+    assert len(uploads) == 1, _timeline(page)
+    assert f"{study['description']} · 5 张影像" in uploads[0]
+    specialist.post("/locale", data={"locale": "en", "csrf_token": csrf_token(page)})
+    (line,) = [x for x in _timeline(specialist.get(f"/cases/{cid}").get_data(as_text=True)) if "Attachment added" in x]
+    assert f"{study['description']} · 5 images" in line
+
+
+def test_the_timeline_keeps_apart_what_another_person_or_another_hour_added():
+    from datetime import datetime, timedelta
+
+    from referral.services.case_record import TimelineEntry
+    from referral.services.rows import PersonLabel
+    from referral.web.timeline import coalesce_uploads
+
+    start = datetime(2026, 11, 26, 9, 0)
+
+    def added(minutes: int, actor: int, images: int, uid: str = "1.2.3", files: int = 0) -> TimelineEntry:
+        payload = {"files": [{"id": i} for i in range(files)], "rejected": [],
+                   "studies": [{"study_uid": uid, "description": "CT", "instances_added": images, "duplicates": 0}]}
+        return TimelineEntry(minutes, "attachment_added", None, None, payload, start + timedelta(minutes=minutes),
+                             actor, PersonLabel(str(actor)))
+
+    note = TimelineEntry(99, "info_provided", None, None, {}, start + timedelta(minutes=63), 1, PersonLabel("1"))
+    events = [added(0, 1, 8), added(2, 1, 8, files=1), added(3, 1, 2, uid="4.5.6"), added(4, 2, 8),
+              added(30, 2, 3), added(62, 2, 1), note, added(64, 1, 1)]
+    merged = coalesce_uploads(events)
+    assert [e.id for e in merged] == [0, 4, 62, 99, 64]
+    first = merged[0].payload
+    assert [(s["study_uid"], s["instances_added"]) for s in first["studies"]] == [("1.2.3", 16), ("4.5.6", 2)]
+    assert len(first["files"]) == 1
+    assert merged[1].payload["studies"][0]["instances_added"] == 11  # 26 minutes apart: the same upload
+    assert events[0].payload["studies"][0]["instances_added"] == 8  # the record itself is untouched

@@ -104,8 +104,10 @@ def test_mismatched_patient_is_hidden_from_the_specialist_until_confirmed(api, s
     study = upload(api, "village.doctor", cid, samples["ct"][:3]).get_json()["studies"][0]
     assert study["safety"]["status"] == "mismatch"
     assert {d["field"] for d in study["safety"]["differences"]} == {"name", "sex"}
+    again = upload(api, "village.doctor", cid, samples["ct"][3:5]).get_json()["studies"][0]  # the next batch
+    assert again["instances_added"] == 2 and again["safety"]["status"] == "mismatch"
     events = api.get("village.doctor", f"/api/v1/cases/{cid}/events").get_json()["items"]
-    mismatch = next(e for e in events if e["kind"] == "study_mismatch")
+    (mismatch,) = [e for e in events if e["kind"] == "study_mismatch"]  # flagged once, not once per batch
     assert mismatch["payload"]["differences"][0] == {"field": "name", "case": "李四", "dicom": "张伟"}
 
     seen = api.get("township.specialist", f"/api/v1/cases/{cid}/attachments").get_json()
@@ -125,7 +127,7 @@ def test_mismatched_patient_is_hidden_from_the_specialist_until_confirmed(api, s
     assert [s["study_uid"] for s in seen["studies"]] == [uid] and seen["awaiting_confirmation"] == 0
     assert api.client.get(f"/dicomweb/studies/{uid}/series", headers=specialist).status_code == 200
     kinds = [e["kind"] for e in api.get("village.doctor", f"/api/v1/cases/{cid}/events").get_json()["items"]]
-    assert kinds[-3:] == ["attachment_added", "study_mismatch", "study_confirmed"]
+    assert kinds[-4:] == ["attachment_added", "study_mismatch", "attachment_added", "study_confirmed"]
     session.expire_all()
     confirm_event = session.scalars(select(Event).where(Event.kind == "study_confirmed")).one()
     assert confirm_event.payload["note"] == "已核对：患者曾用名"
