@@ -135,6 +135,7 @@ def _attach(session: Session, user: User, case_id: int, intake: Intake, publishe
     case = _may_attach_here(session, user, case_id)
     result = AttachResult(rejected=list(intake.rejected), skipped=list(intake.skipped))
     files = _FileRows(session, published, intake, used, now)
+    added: list[Attachment] = []
     for item in intake.files:
         stored = files.get(item.staged.sha256)
         existing = None if stored.id is None else session.scalars(select(Attachment).where(
@@ -147,13 +148,14 @@ def _attach(session: Session, user: User, case_id: int, intake: Intake, publishe
                                 uploaded_by_id=user.id, created_at=now)
         session.add(attachment)
         result.files.append(attachment)
+        added.append(attachment)
     changes = _index_dicom(session, intake.dicom, files, result.rejected, case_id=case.id, inbox_facility_id=None,
                            user=user, source=source, now=now)
     for change in changes:
         _check_patient(session, case, change, user, now)
     result.studies = changes
     session.flush()
-    _append_event(session, case, user, "attachment_added", _added_payload(result), now)
+    _append_event(session, case, user, "attachment_added", _added_payload(result, added), now)
     for change in changes:
         if change.mismatch and change.study.safety == Safety.MISMATCH:
             _append_event(session, case, user, "study_mismatch", {
@@ -315,10 +317,9 @@ def _check_patient(session: Session, case: Case | CaseView, change: StudyChange,
     if not differences:
         return
     recorded = {(d["field"], d["dicom"]) for d in (study.differences or [])}
-    found = {(d.field, d.dicom) for d in differences}
-    if study.safety == Safety.CONFIRMED and found <= recorded:
+    if study.safety == Safety.CONFIRMED and {(d.field, d.dicom) for d in differences} <= recorded:
         return  # confirmed before, with exactly these differences
-    if study.safety == Safety.MISMATCH and found == recorded:
+    if study.safety == Safety.MISMATCH and [d.as_dict() for d in differences] == study.differences:
         return  # flagged already (a later batch of the same upload): no second flag on the timeline
     study.safety = Safety.MISMATCH.value
     study.differences = [d.as_dict() for d in differences]
@@ -326,9 +327,12 @@ def _check_patient(session: Session, case: Case | CaseView, change: StudyChange,
     change.mismatch = differences
 
 
-def _added_payload(result: AttachResult) -> dict:
+def _added_payload(result: AttachResult, added: list[Attachment]) -> dict:
+    """The timeline's record of a batch: the files it added (not those the case had already), its studies
+    (with how many instances were new, how many were there already) and what was refused."""
     return {
-        "files": [{"id": a.id, "name": a.filename, "kind": a.kind} for a in result.files],
+        "files": [{"id": a.id, "name": a.filename, "kind": a.kind} for a in added],
+        "duplicate_files": result.duplicate_files,
         "studies": [{"study_uid": c.study.study_uid, "study_id": c.study.id, "description": c.study.description,
                      "instances_added": c.added, "duplicates": c.duplicates, "safety": c.study.safety}
                     for c in result.studies],

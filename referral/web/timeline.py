@@ -15,21 +15,29 @@ from ..services.case_record import TimelineEntry
 
 UPLOAD = "attachment_added"
 ONE_UPLOAD = timedelta(minutes=30)  # the longest pause between two batches of one upload
+# Written by a batch's own transaction, right after its upload event: they do not end the upload.
+_OF_A_BATCH = frozenset({"study_mismatch"})
 
 
 def coalesce_uploads(events: list[TimelineEntry], gap: timedelta = ONE_UPLOAD) -> list[TimelineEntry]:
-    """Runs of `attachment_added` by one person, nothing else in between and no pause longer than
-    `gap`, become one entry at the run's first time, its payload the sum of theirs."""
+    """Runs of `attachment_added` by one person with no pause longer than `gap` become one entry at
+    the run's first time, its payload the sum of theirs. Nothing else may come in between but what
+    a batch itself recorded (a study flagged as another patient's), which stays after the entry."""
     out: list[TimelineEntry] = []
-    last_at = None
+    run: int | None = None  # the index in `out` of the upload being gathered
+    last: TimelineEntry | None = None  # its latest batch
     for event in events:
-        previous = out[-1] if out else None
-        if (event.kind == UPLOAD and previous is not None and previous.kind == UPLOAD
-                and previous.actor_id == event.actor_id and event.created_at - last_at <= gap):
-            out[-1] = replace(previous, payload=_merged(previous.payload, event.payload))
-        else:
-            out.append(event)
-        last_at = event.created_at
+        if event.kind == UPLOAD and run is not None and last is not None and event.actor_id == last.actor_id \
+                and event.created_at - last.created_at <= gap:
+            out[run] = replace(out[run], payload=_merged(out[run].payload, event.payload))
+            last = event
+            continue
+        out.append(event)
+        if event.kind == UPLOAD:
+            run, last = len(out) - 1, event
+        elif not (event.kind in _OF_A_BATCH and last is not None and event.actor_id == last.actor_id
+                  and event.created_at == last.created_at):
+            run, last = None, None
     return out
 
 
@@ -43,5 +51,7 @@ def _merged(a: dict, b: dict) -> dict:
         have.update({k: v for k, v in s.items() if k not in ("instances_added", "duplicates") and v is not None})
         for count in ("instances_added", "duplicates"):
             have[count] = have.get(count, 0) + s.get(count, 0)
-    return {**a, "files": [*a.get("files", []), *b.get("files", [])], "studies": list(studies.values()),
-            "rejected": [*a.get("rejected", []), *b.get("rejected", [])]}
+    files = {f.get("id"): f for f in [*a.get("files", []), *b.get("files", [])]}  # a batch sent twice: once
+    return {**a, "files": list(files.values()), "studies": list(studies.values()),
+            "rejected": [*a.get("rejected", []), *b.get("rejected", [])],
+            "duplicate_files": a.get("duplicate_files", 0) + b.get("duplicate_files", 0)}

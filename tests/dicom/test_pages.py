@@ -203,17 +203,34 @@ def test_one_upload_in_many_batches_is_one_line_of_the_timeline(api, browser_cli
         assert upload(api, "village.doctor", cid, batch).status_code == 201
     study = upload(api, "village.doctor", cid, samples["ct"][:1]).get_json()["studies"][0]  # sent again: nothing new
     api.act("village.doctor", cid, "submit")
+    assert upload(api, "village.doctor", cid, samples["ct"][:2]).status_code == 201  # after submitting: a new line
     events = api.get("village.doctor", f"/api/v1/cases/{cid}/events").get_json()["items"]
-    assert [e["kind"] for e in events].count("attachment_added") == 4
+    assert [e["kind"] for e in events].count("attachment_added") == 5
 
     specialist = browser_client("township.specialist")
     page = specialist.get(f"/cases/{cid}").get_data(as_text=True)
     uploads = [line for line in _timeline(page) if "添加附件" in line]
-    assert len(uploads) == 1, _timeline(page)
+    assert len(uploads) == 2, _timeline(page)
     assert f"{study['description']} · 5 张影像" in uploads[0]
+    assert uploads[1].endswith("无新增：2 个文件此前已添加")
     specialist.post("/locale", data={"locale": "en", "csrf_token": csrf_token(page)})
-    (line,) = [x for x in _timeline(specialist.get(f"/cases/{cid}").get_data(as_text=True)) if "Attachment added" in x]
+    line, again = [x for x in _timeline(specialist.get(f"/cases/{cid}").get_data(as_text=True))
+                   if "Attachment added" in x]
     assert f"{study['description']} · 5 images" in line
+    assert again.endswith("nothing new: 2 files were attached already")
+
+    # Another patient's study, sent in two batches: one upload, flagged once, its description withheld.
+    other = new_case(api, patient={"name": "李四", "sex": "female", "birth_date": "1960-01-01"})
+    for batch in (samples["ct"][:2], samples["ct"][2:4]):
+        assert upload(api, "village.doctor", other, batch).status_code == 201
+    lines = _timeline(browser_client("village.doctor").get(f"/cases/{other}").get_data(as_text=True))
+    assert [line.split()[2] for line in lines] == ["创建草稿", "添加附件", "影像患者信息不一致"]
+    assert "影像检查 · 4 张影像" in lines[1] and study["description"] not in lines[1]
+    again = upload(api, "village.doctor", other, samples["ct"][:1])
+    assert again.status_code == 201
+    api.act("village.doctor", other, "submit")
+    lines = _timeline(browser_client("village.doctor").get(f"/cases/{other}").get_data(as_text=True))
+    assert len([line for line in lines if "添加附件" in line]) == 1  # the batch sent again is part of it
 
 
 def test_the_timeline_keeps_apart_what_another_person_or_another_hour_added():
@@ -231,13 +248,18 @@ def test_the_timeline_keeps_apart_what_another_person_or_another_hour_added():
         return TimelineEntry(minutes, "attachment_added", None, None, payload, start + timedelta(minutes=minutes),
                              actor, PersonLabel(str(actor)))
 
+    def flagged(minutes: int, actor: int) -> TimelineEntry:
+        return TimelineEntry(100 + minutes, "study_mismatch", None, None, {}, start + timedelta(minutes=minutes),
+                             actor, PersonLabel(str(actor)))
+
     note = TimelineEntry(99, "info_provided", None, None, {}, start + timedelta(minutes=63), 1, PersonLabel("1"))
-    events = [added(0, 1, 8), added(2, 1, 8, files=1), added(3, 1, 2, uid="4.5.6"), added(4, 2, 8),
-              added(30, 2, 3), added(62, 2, 1), note, added(64, 1, 1)]
+    events = [added(0, 1, 8), flagged(0, 1), added(2, 1, 8, files=1), added(3, 1, 2, uid="4.5.6", files=1),
+              added(4, 2, 8), added(30, 2, 3), added(62, 2, 1), note, added(64, 1, 1), flagged(65, 1), added(66, 1, 1)]
     merged = coalesce_uploads(events)
-    assert [e.id for e in merged] == [0, 4, 62, 99, 64]
+    # The flag a batch raised stays, after its upload; one raised later ends the run like anything else.
+    assert [e.id for e in merged] == [0, 100, 4, 62, 99, 64, 165, 66]
     first = merged[0].payload
     assert [(s["study_uid"], s["instances_added"]) for s in first["studies"]] == [("1.2.3", 16), ("4.5.6", 2)]
-    assert len(first["files"]) == 1
-    assert merged[1].payload["studies"][0]["instances_added"] == 11  # 26 minutes apart: the same upload
+    assert len(first["files"]) == 1  # the same photo in two batches (a batch sent again) is one photo
+    assert merged[2].payload["studies"][0]["instances_added"] == 11  # 26 minutes apart: the same upload
     assert events[0].payload["studies"][0]["instances_added"] == 8  # the record itself is untouched
