@@ -428,13 +428,17 @@ def dicom_gc(grace_hours: float, dry_run: bool) -> None:
     from datetime import timedelta
 
     from .dicom import imaging_for
-    from .dicom.gc import collect
+    from .dicom.gc import Busy, collect
 
     store = imaging_for(_settings()).store
     database = _database()
-    with database.session() as session:
-        result = collect(session, store, timedelta(hours=grace_hours), dry_run=dry_run)
-    database.engine.dispose()
+    try:
+        with database.session() as session:
+            result = collect(session, store, timedelta(hours=grace_hours), dry_run=dry_run)
+    except Busy as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        database.engine.dispose()
     for sha in result.removed:
         click.echo(f"{'would remove' if dry_run else 'removed'}: {sha}")
     click.echo(f"files checked: {result.checked}, unreferenced {'to remove' if dry_run else 'removed'}: "

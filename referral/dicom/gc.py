@@ -18,10 +18,12 @@ pass a minute after it starts); `referral dicom gc` does it on demand.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -39,6 +41,7 @@ DEFAULT_GRACE = timedelta(hours=24)
 DAILY = 24 * 3600.0
 LEASE_KEY = "referral:dicom:gc"
 LEASE_SECONDS = 600.0  # renewed while a pass runs; then it lapses, so any process may run the next one
+LOCK_NAME = "gc.lock"  # in the data directory
 BATCH = 500  # file names looked up in one query
 _HEX = frozenset("0123456789abcdef")
 
@@ -52,9 +55,32 @@ class Collection:
     staging_removed: int = 0  # leftovers of interrupted requests
 
 
+class Busy(Exception):
+    """Another collection is running on this data directory (the command, or another process)."""
+
+
+@contextmanager
+def _alone(store: BlobStore) -> Iterator[None]:
+    """One collection at a time per data directory, whoever starts it: a lock file beside `files/`."""
+    store.root.mkdir(parents=True, exist_ok=True)
+    with open(store.root / LOCK_NAME, "a") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Busy("another collection is running on this data directory; try again when it has finished") \
+                from None
+        yield
+
+
 def collect(session: Session, store: BlobStore, grace: timedelta = DEFAULT_GRACE, *, dry_run: bool = False,
             now: float | None = None) -> Collection:
-    """Remove the stored files no `stored_files` row names, once older than `grace`."""
+    """Remove the stored files no `stored_files` row names, once older than `grace`; `Busy` when
+    another collection is at work on the same data directory."""
+    with _alone(store):
+        return _collect(session, store, grace, dry_run, now)
+
+
+def _collect(session: Session, store: BlobStore, grace: timedelta, dry_run: bool, now: float | None) -> Collection:
     cutoff = (now if now is not None else time.time()) - grace.total_seconds()
     result = Collection()
     for names in _batches(_stored_names(store.files), BATCH):
@@ -94,8 +120,12 @@ def _remove_unless_in_use(session: Session, store: BlobStore, sha: str, cutoff: 
         os.rename(path, aside)
     except FileNotFoundError:
         return False
-    session.rollback()  # a fresh view of the database: see what committed meanwhile
-    in_use = aside.stat().st_mtime >= cutoff or bool(_referenced(session, [sha]))
+    try:
+        session.rollback()  # a fresh view of the database: see what committed meanwhile
+        in_use = aside.stat().st_mtime >= cutoff or bool(_referenced(session, [sha]))
+    except BaseException:
+        _put_back(store, aside, sha)  # not sure: it stays
+        raise
     if in_use:
         _put_back(store, aside, sha)
         return False
@@ -165,7 +195,7 @@ def _put_back(store: BlobStore, aside: Path, sha: str) -> None:
         os.link(aside, store.path_for(sha))
     except FileExistsError:
         pass
-    aside.unlink()
+    aside.unlink(missing_ok=True)
 
 
 def summary(result: Collection) -> str:
@@ -174,17 +204,24 @@ def summary(result: Collection) -> str:
 
 
 def collector(database, store: BlobStore, redis_client=None, *, interval: float = DAILY,
-              first_after: float = 60.0) -> PeriodicJob[Collection]:
+              first_after: float = 60.0) -> PeriodicJob[Collection | None]:
     """The daily collection of a serving process. With Redis, one process at a time collects."""
-    def report(result: Collection) -> None:
-        if result.removed or result.staging_removed:
+    def work(session: Session) -> Collection | None:
+        try:
+            return collect(session, store)
+        except Busy:
+            log.info("the daily collection skipped a pass: another collection is running")
+            return None
+
+    def report(result: Collection | None) -> None:
+        if result is not None and (result.removed or result.staging_removed):
             log.info(summary(result))
 
     return PeriodicJob("dicom-gc", database, leadership_for(redis_client, LEASE_SECONDS, LEASE_KEY), interval,
-                       lambda session: collect(session, store), report, first_after=first_after)
+                       work, report, first_after=first_after)
 
 
-def start_collector(app) -> PeriodicJob[Collection]:
+def start_collector(app) -> PeriodicJob[Collection | None]:
     """Start the collection thread of `referral serve`."""
     runtime = app.extensions["referral"]
     job = collector(runtime.database, app.extensions["imaging"].store, runtime.redis)

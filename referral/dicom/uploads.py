@@ -148,6 +148,7 @@ def finish_upload(session: Session, imaging: Imaging, user: User, case_id: int, 
         # A second name for the bytes: the part file survives a failure that is worth retrying.
         staged_path = workdir / f"upload-{upload.token}"
         os.link(path, staged_path)
+        os.utime(staged_path)  # in use now, however long ago its last chunk came (see `gc.collect`)
         receiver = imaging.receiver(workdir)
         receiver.take_staged(name, Staged(staged_path, have, sha, False))
         try:

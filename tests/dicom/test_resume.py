@@ -98,3 +98,34 @@ def test_abandoned_uploads_are_swept(api, session, settings):
     assert api.get("village.doctor", old["url"]).status_code == 404  # expired
     api.post("village.doctor", f"/api/v1/cases/{cid}/uploads", json={"filename": "b.zip", "size": 100})
     assert not part.exists()
+
+
+def test_finishing_an_upload_days_after_its_last_chunk_survives_the_daily_collection(api, samples, settings,
+                                                                                     monkeypatch):
+    """The page resumes an upload for up to a week: when its last chunk came days ago and the
+    collection sweeps the staging area while the upload is being finished, the file still arrives."""
+    import os
+    import time
+
+    from referral.dicom import gc
+    from referral.dicom.store import BlobStore
+    from referral.services import attachments as service
+
+    data = samples["ct"][0].read_bytes()
+    cid = new_case(api)
+    url = api.post("village.doctor", f"/api/v1/cases/{cid}/uploads",
+                   json={"filename": "slice.dcm", "size": len(data)}).get_json()["url"]
+    assert _put(api, "village.doctor", url, data, 0).status_code == 200
+    then = time.time() - 3 * 24 * 3600
+    for part in (settings.data_dir / "uploads").glob("*.part"):
+        os.utime(part, (then, then))
+    attach, swept = service.attach_files, []
+
+    def sweep_first(session, user, case_id, intake, store, **kw):
+        swept.append(gc.collect(session, BlobStore(settings.data_dir)))  # the collection, just then
+        return attach(session, user, case_id, intake, store, **kw)
+
+    monkeypatch.setattr(service, "attach_files", sweep_first)
+    done = api.post("village.doctor", url + "/complete")
+    assert swept and done.status_code == 201, done.get_json()
+    assert done.get_json()["studies"][0]["instances_added"] == 1

@@ -6,6 +6,7 @@ once a day on its own, one process at a time."""
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import threading
 import time
@@ -191,6 +192,9 @@ def test_a_serving_process_collects_on_its_own(api, app, settings, samples, tmp_
     orphan = _orphan(BlobStore(settings.data_dir), tmp_path, samples["ct"][1])
 
     monkeypatch.delenv("PYTEST_CURRENT_TEST")
+    logger = logging.getLogger("referral")
+    monkeypatch.setattr(logger, "handlers", list(logger.handlers))  # serve adds a console handler: not kept
+    monkeypatch.setattr(logger, "level", logger.level)
     _start_background_jobs(app, 0)
     (job,) = [t for t in threading.enumerate() if t.name == "dicom-gc"]
     try:
@@ -255,3 +259,23 @@ def test_with_redis_one_process_at_a_time_collects(database, tmp_path, samples):
         assert 0 < client.pttl(job.leadership.key) <= gc.LEASE_SECONDS * 1000
     finally:
         client.delete(job.leadership.key)
+
+
+def test_one_collection_at_a_time_on_a_data_directory(api, settings, samples, monkeypatch, db_url, database,
+                                                      tmp_path, caplog):
+    """The command and a server's daily pass (or two servers without Redis) never collect the same
+    directory at once: whoever comes second says so and leaves everything as it is."""
+    from referral.dicom import gc
+
+    store = BlobStore(settings.data_dir)
+    orphan = _orphan(store, tmp_path, samples["ct"][0])
+    with open(settings.data_dir / gc.LOCK_NAME, "a") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)  # a collection at work
+        busy = _cli(monkeypatch, settings, db_url, "gc")
+        assert busy.exit_code == 1 and "another collection is running" in busy.output
+        job = gc.collector(database, store)
+        caplog.set_level(logging.INFO, logger="referral")
+        assert job.run_once() is None and "skipped a pass" in caplog.text
+        assert os.path.exists(orphan)
+    result = _cli(monkeypatch, settings, db_url, "gc")
+    assert result.exit_code == 0 and f"removed: {os.path.basename(orphan)}" in result.output
