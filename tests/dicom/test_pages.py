@@ -211,7 +211,7 @@ def test_one_upload_in_many_batches_is_one_line_of_the_timeline(api, browser_cli
     page = specialist.get(f"/cases/{cid}").get_data(as_text=True)
     uploads = [line for line in _timeline(page) if "添加附件" in line]
     assert len(uploads) == 2, _timeline(page)
-    assert f"{study['description']} · 5 张影像" in uploads[0]
+    assert f"{study['description']} · 5 幅图像" in uploads[0]
     assert uploads[1].endswith("无新增：2 个文件此前已添加")
     specialist.post("/locale", data={"locale": "en", "csrf_token": csrf_token(page)})
     line, again = [x for x in _timeline(specialist.get(f"/cases/{cid}").get_data(as_text=True))
@@ -225,7 +225,7 @@ def test_one_upload_in_many_batches_is_one_line_of_the_timeline(api, browser_cli
         assert upload(api, "village.doctor", other, batch).status_code == 201
     lines = _timeline(browser_client("village.doctor").get(f"/cases/{other}").get_data(as_text=True))
     assert [line.split()[2] for line in lines] == ["创建草稿", "添加附件", "影像患者信息不一致"]
-    assert "影像检查 · 4 张影像" in lines[1] and study["description"] not in lines[1]
+    assert "影像检查 · 4 幅图像" in lines[1] and study["description"] not in lines[1]
     again = upload(api, "village.doctor", other, samples["ct"][:1])
     assert again.status_code == 201
     api.act("village.doctor", other, "submit")
