@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify
+from werkzeug.routing import IntegerConverter
 
 from .config import PROJECT_ROOT, Settings
 from .runtime import Runtime, close_db_session
+from .services.inputs import MAX_SMALL_INT
+
+
+class RowNumber(IntegerConverter):
+    """`<int:...>` in every route: a number no row can have (past what an integer column takes) is
+    a path that names nothing, 404, not a database error."""
+
+    def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = MAX_SMALL_INT,
+                 signed: bool = False) -> None:
+        super().__init__(map, fixed_digits, min, max, signed)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -25,6 +36,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         JSON_SORT_KEYS=False,
     )
     app.json.ensure_ascii = False
+    app.url_map.converters["int"] = RowNumber  # before any route is added
     app.extensions["referral"] = Runtime.build(settings)
     app.teardown_appcontext(close_db_session)
 

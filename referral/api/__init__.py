@@ -13,6 +13,7 @@ from ..domain.errors import DomainError, TooLarge, Unauthorized, ValidationFaile
 from ..models import User
 from ..runtime import db_session, runtime
 from ..services.auth import user_for_token
+from ..services.inputs import MAX_SMALL_INT
 from ..web.blueprint import data_headers
 from .openapi import Operation, Registry, flask_rule
 
@@ -76,7 +77,10 @@ def json_body() -> dict:
         raise TooLarge(f"the body is larger than {limit} bytes")
     if not raw.strip():
         return {}
-    data = request.get_json(silent=True, force=True)
+    try:
+        data = request.get_json(silent=True, force=True)
+    except RecursionError:  # nested deeper than the parser goes: no request of ours looks like that
+        data = None
     if not isinstance(data, dict):
         raise ValidationFailed("the body must be a JSON object", fields={"body": "expected a JSON object"})
     return data
@@ -87,9 +91,12 @@ def int_arg(name: str, default: int) -> int:
     if value is None or value == "":
         return default
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise ValidationFailed("invalid query parameter", fields={name: "must be an integer"}) from None
+    if abs(number) > MAX_SMALL_INT:
+        raise ValidationFailed("invalid query parameter", fields={name: "out of range"})
+    return number
 
 
 def error_response(code: str, message: str, status: int, **extra):

@@ -11,6 +11,7 @@ from ..dicom.present import attach_result_json, case_attachments_json, inbox_stu
 from ..domain.errors import NotFound, ValidationFailed
 from ..runtime import db_session
 from ..services import attachments as service
+from ..services.inputs import MAX_SMALL_INT
 from . import current_user, endpoint, json_body
 
 _MULTIPART = {"multipart/form-data": {"schema": {
@@ -70,9 +71,12 @@ def _send_stored(sha256: str, media_type: str, filename: str) -> Response:
 
 def _int_path(value: str, name: str) -> int:
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise NotFound(f"no such {name}") from None
+    if not 1 <= number <= MAX_SMALL_INT:
+        raise NotFound(f"no such {name}")
+    return number
 
 
 @endpoint("/cases/{id}/studies/{study_uid}/confirm", "POST", "Confirm that a flagged study belongs to the patient",

@@ -8,12 +8,12 @@ from pydantic import Field
 from ..domain.errors import ValidationFailed
 from ..notifications import service
 from ..runtime import db_session
-from ..services.inputs import Strict, parse
+from ..services.inputs import RowId, Strict, parse
 from . import current_user, endpoint, int_arg, json_body
 
 
 class MarkReadIn(Strict):
-    ids: list[int] = Field(default_factory=list, max_length=500, description="notification ids to mark read")
+    ids: list[RowId] = Field(default_factory=list, max_length=500, description="notification ids to mark read")
     all: bool = Field(default=False, description="mark every notification of the caller read")
 
 

@@ -239,7 +239,10 @@ def upload_files(case_id: int):
 @login_required
 @json_errors
 def start_upload(case_id: int):
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the parser goes: not a start of an upload
+        body = None
     upload = upload_steps.start_upload(db_session(), imaging(), page_user(), case_id,
                                        body if isinstance(body, dict) else {})
     return jsonify(upload_steps.upload_json(imaging(), upload, f"/cases/{case_id}/attachments/uploads")), 201

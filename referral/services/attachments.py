@@ -36,6 +36,7 @@ from .access import case_filter, record_read, visible_case, visible_case_ref
 from .actors import actor_facts, scope_of
 from .case_view import CaseView, load_case_view
 from .cases import case_facts
+from .inputs import MAX_SMALL_INT
 from .statements import plain_rows
 from .transaction import transactional
 
@@ -562,6 +563,8 @@ def attach_inbox_study(session: Session, user: User, case_id: int, study_id: obj
         raise Forbidden(reason)
     if not isinstance(study_id, int) or isinstance(study_id, bool):
         raise ValidationFailed("which study?", fields={"study_id": "an integer from GET /api/v1/inbox/studies"})
+    if not 1 <= study_id <= MAX_SMALL_INT:
+        raise NotFound("no such study in your facility's inbox")
     study = session.get(Study, study_id)
     if study is None or study.inbox_facility_id is None or not sees_inbox(actor_facts(user), study.inbox_facility_id) \
             or study.inbox_facility_id != case.origin_facility_id:

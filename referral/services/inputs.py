@@ -13,6 +13,9 @@ from ..domain.errors import ValidationFailed
 from ..domain.specialties import specialty_codes
 from ..domain.vocabulary import Outcome, Sex, Urgency
 
+MAX_SMALL_INT = 2**31 - 1  # the largest number every integer column takes (PostgreSQL's `integer`)
+RowId = Annotated[int, Field(ge=1, le=MAX_SMALL_INT)]  # the id of a row: anything else names none
+
 Text = Annotated[str, Field(min_length=1, max_length=5000)]
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 LongText = Annotated[str, Field(max_length=20000)]
@@ -86,7 +89,7 @@ class CaseIn(Strict):
     """A new case (a draft until submitted)."""
 
     patient: PatientIn | None = None
-    patient_id: int | None = Field(default=None, description="an existing patient of the caller's facility")
+    patient_id: RowId | None = Field(default=None, description="an existing patient of the caller's facility")
     urgency: Urgency
     specialty: str
     chief_complaint: Text
@@ -192,9 +195,6 @@ ACTION_INPUTS: dict[str, type[Strict]] = {
     "follow_up": MessageIn,
     "close": CloseIn,
 }
-
-
-MAX_SMALL_INT = 2**31 - 1
 
 
 def small_int(value: str | None) -> int | None:

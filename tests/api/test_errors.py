@@ -83,7 +83,8 @@ def test_missing_action_fields_are_validation_errors(api, submitted):
     assert _case(api, submitted)["status"] == "in_review"
 
 
-@pytest.mark.parametrize("raw", [b"not json", b"[1,2]", b'"text"', b"{"])
+@pytest.mark.parametrize("raw", [b"not json", b"[1,2]", b'"text"', b"{", b"[" * 100_000 + b"]" * 100_000,
+                                 b'{"a":' * 3000 + b"1" + b"}" * 3000])
 def test_malformed_bodies_are_validation_errors(api, raw):
     r = api.client.post("/api/v1/cases", data=raw, headers={**api.headers("village.doctor"),
                                                           "Content-Type": "application/json"})
@@ -185,3 +186,31 @@ def test_a_known_id_number_with_other_details_is_refused(api):
         "patient": typo, "urgency": "routine", "specialty": "cardiology", "chief_complaint": "x",
         "clinical_question": "?"})
     assert r.status_code == 422 and "张桂兰" in r.get_json()["fields"]["patient.id_number"]
+
+
+BEYOND = [2**31, 2**63, 10**20]  # past an integer column, past SQLite's 64 bits, past both
+
+
+@pytest.mark.parametrize("number", BEYOND)
+def test_numbers_no_row_can_have_name_nothing(api, client, submitted, number):
+    """An id or a page past what a database column takes is a 404 or a 422, on every backend,
+    wherever it comes: in the path, the query or the body."""
+    doctor = api.headers("village.doctor")
+    for path in (f"/api/v1/cases/{number}", f"/api/v1/cases/{submitted}/attachments/{number}/file",
+                 f"/cases/{number}", f"/notices/{number}", f"/notifications/{number}"):
+        r = client.get(path, headers=doctor)
+        assert r.status_code == 404, (path, r.status_code)
+    assert client.post(f"/api/v1/notifications/{number}/read", headers=doctor).status_code == 404
+    for query in (f"/api/v1/cases?page={number}", f"/api/v1/notifications?page={number}",
+                  f"/api/v1/facilities?parent={number}", f"/api/v1/facilities?parent=-{number}"):
+        r = api.get("village.doctor", query)
+        assert r.status_code == 422 and r.get_json()["error"] == "validation", query
+    r = api.post("village.doctor", "/api/v1/cases", json={
+        "patient_id": number, "urgency": "routine", "specialty": "internal_medicine", "chief_complaint": "c",
+        "clinical_question": "q"})
+    assert r.status_code == 422 and "patient_id" in r.get_json()["fields"]
+    r = api.post("village.doctor", "/api/v1/notifications/read", json={"ids": [number]})
+    assert r.status_code == 422
+    r = api.post("village.doctor", f"/api/v1/cases/{submitted}/attachments/inbox", json={"study_id": number})
+    assert r.status_code == 404
+    assert client.get("/healthz").get_json() == {"status": "ok"}
