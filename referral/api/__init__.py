@@ -14,7 +14,7 @@ from ..models import User
 from ..runtime import db_session, runtime
 from ..services.auth import user_for_token
 from ..services.inputs import MAX_SMALL_INT
-from ..web.blueprint import data_headers
+from ..web.blueprint import data_headers, json_value
 from .openapi import Operation, Registry, flask_rule
 
 PREFIX = "/api/v1"
@@ -77,10 +77,7 @@ def json_body() -> dict:
         raise TooLarge(f"the body is larger than {limit} bytes")
     if not raw.strip():
         return {}
-    try:
-        data = request.get_json(silent=True, force=True)
-    except RecursionError:  # nested deeper than the parser goes: no request of ours looks like that
-        data = None
+    data = json_value(request)
     if not isinstance(data, dict):
         raise ValidationFailed("the body must be a JSON object", fields={"body": "expected a JSON object"})
     return data

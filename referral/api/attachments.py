@@ -148,22 +148,10 @@ def case_upload_status(id: int, upload_id: str):
           "sent with `Content-Encoding: gzip`; offsets count the file's own (inflated) bytes.")
 def case_upload_chunk(id: int, upload_id: str):
     upload = service.get_upload(db_session(), current_user(), id, upload_id)
-    offset = _offset_header()
+    offset = upload_steps.chunk_offset(request)
     new_offset = upload_steps.append_chunk(imaging(), upload, offset, request.stream, request.content_length,
                                            request.headers.get("Content-Encoding"))
     return jsonify(upload_id=upload.token, offset=new_offset, size=upload.size)
-
-
-def _offset_header() -> int:
-    raw = request.headers.get("Upload-Offset", request.args.get("offset", ""))
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationFailed("where does this chunk start?",
-                               fields={"Upload-Offset": "the byte offset, an integer"}) from None
-    if value < 0:
-        raise ValidationFailed("where does this chunk start?", fields={"Upload-Offset": "zero or more"})
-    return value
 
 
 @endpoint("/cases/{id}/uploads/{upload_id}/complete", "POST", "Finish a resumable upload and attach the file",

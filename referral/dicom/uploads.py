@@ -71,6 +71,19 @@ def receive_request(session: Session, imaging: Imaging, user: User, case_id: int
         return service.attach_files(session, user, case_id, receiver.intake, imaging.store, source=source)
 
 
+def chunk_offset(request: Request) -> int:
+    """Where a chunk starts: the `Upload-Offset` header (or `?offset=`), a whole number of bytes."""
+    raw = request.headers.get("Upload-Offset", request.args.get("offset", ""))
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationFailed("where does this chunk start?",
+                               fields={"Upload-Offset": "the byte offset, an integer"}) from None
+    if value < 0:
+        raise ValidationFailed("where does this chunk start?", fields={"Upload-Offset": "zero or more"})
+    return value
+
+
 def start_upload(session: Session, imaging: Imaging, user: User, case_id: int, body: dict) -> UploadSession:
     """Open a resumable upload; uploads abandoned for longer than a week are swept away first."""
     for token in service.expired_uploads(session):

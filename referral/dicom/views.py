@@ -25,7 +25,7 @@ from ..models import User
 from ..runtime import db_session
 from ..services import attachments as service
 from ..services.inputs import small_int
-from ..web.blueprint import page_headers
+from ..web.blueprint import json_value, page_headers
 from . import imaging
 from . import uploads as upload_steps
 from .intake import ascii_name
@@ -239,10 +239,7 @@ def upload_files(case_id: int):
 @login_required
 @json_errors
 def start_upload(case_id: int):
-    try:
-        body = request.get_json(silent=True)
-    except RecursionError:  # nested deeper than the parser goes: not a start of an upload
-        body = None
+    body = json_value(request)
     upload = upload_steps.start_upload(db_session(), imaging(), page_user(), case_id,
                                        body if isinstance(body, dict) else {})
     return jsonify(upload_steps.upload_json(imaging(), upload, f"/cases/{case_id}/attachments/uploads")), 201
@@ -261,10 +258,7 @@ def upload_status(case_id: int, token: str):
 @json_errors
 def upload_chunk(case_id: int, token: str):
     upload = service.get_upload(db_session(), page_user(), case_id, token)
-    try:
-        offset = int(request.headers.get("Upload-Offset", ""))
-    except ValueError:
-        raise ValidationFailed("where does this chunk start?", fields={"Upload-Offset": "an integer"}) from None
+    offset = upload_steps.chunk_offset(request)
     new_offset = upload_steps.append_chunk(imaging(), upload, offset, request.stream, request.content_length,
                                            request.headers.get("Content-Encoding"))
     return jsonify(upload_id=upload.token, offset=new_offset, size=upload.size)

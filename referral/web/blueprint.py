@@ -4,7 +4,7 @@ keep patient data out of shared caches and off the browser's disk."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response
+from flask import Blueprint, Request, Response
 
 bp = Blueprint("web", __name__)
 
@@ -44,3 +44,12 @@ def data_headers(response: Response) -> Response:
 
 
 bp.after_request(page_headers)
+
+
+def json_value(request: Request):
+    """The request's body as JSON, whatever its Content-Type says; None when it is not JSON at all, or
+    nested deeper than the parser goes (no request of ours looks like that: it is not a crash either)."""
+    try:
+        return request.get_json(silent=True, force=True)
+    except RecursionError:
+        return None

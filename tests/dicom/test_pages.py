@@ -93,6 +93,10 @@ def test_resumable_upload_through_the_page(api, browser_client, samples):
     assert start.status_code == 201
     url = start.get_json()["url"]
     half = len(data) // 2
+    for bad in ("-1", "half", ""):  # the same answer as the API's: a clear 422, nothing appended
+        refused = doctor.put(url, data=data[:half], headers={**headers, "Upload-Offset": bad})
+        assert refused.status_code == 422 and "Upload-Offset" in refused.get_json()["fields"], bad
+    assert doctor.get(url).get_json()["offset"] == 0
     assert doctor.put(url, data=data[:half], headers={**headers, "Upload-Offset": "0"}).get_json()["offset"] == half
     assert doctor.get(url).get_json()["offset"] == half
     assert doctor.put(url, data=data[half:], headers={**headers, "Upload-Offset": str(half)}).status_code == 200
