@@ -9,6 +9,7 @@ from collections.abc import Callable
 from flask import Blueprint, Flask, g, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from ..disk_space import is_disk_full, storage_full
 from ..domain.errors import DomainError, TooLarge, Unauthorized, ValidationFailed
 from ..models import User
 from ..runtime import db_session, runtime
@@ -130,6 +131,8 @@ def register_api(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
+        if is_disk_full(exc):
+            return domain_error(storage_full(exc, f"{request.method} {request.path}"))
         log.exception("unhandled error on %s %s", request.method, request.path)
         if _is_api():
             return error_response("internal", "something went wrong on the server; it has been logged", 500)

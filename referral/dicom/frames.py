@@ -18,6 +18,7 @@ passes the cache may run over its budget by a twentieth per process.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import threading
 import time
@@ -28,6 +29,8 @@ from .limits import DEFAULT_LIMITS
 from .render import PRESETS, Rendered, RenderRequest, render_native
 from .sandbox import DecoderPool
 from .store import BlobStore, atomic_write
+
+log = logging.getLogger(__name__)
 
 IN_PROCESS_BYTES = 16 * 1024 * 1024  # one frame's pixels, at most, rendered without a worker
 TRIM_EVERY = 20  # a pass after a process wrote budget / TRIM_EVERY bytes
@@ -74,9 +77,13 @@ class FrameCache:
             result = render_native(path, request, layout)
         if result is None:
             result = self.pool.render(path, request, layout)
-        if result.window is not None and result.window != expected:
-            atomic_write(side, f"{result.window[0]!r} {result.window[1]!r}".encode())
-        atomic_write(cached, result.data)
+        try:
+            if result.window is not None and result.window != expected:
+                atomic_write(side, f"{result.window[0]!r} {result.window[1]!r}".encode())
+            atomic_write(cached, result.data)
+        except OSError as exc:  # a full disk: the viewer still works, each frame is rendered again
+            log.warning("a rendered frame could not be cached (%s)", exc)
+            return result
         self._written(len(result.data))
         return result
 

@@ -21,6 +21,7 @@ from pynetdicom import AE, AllStoragePresentationContexts, evt
 from pynetdicom.sop_class import Verification
 
 from ..db import Database
+from ..disk_space import is_disk_full, storage_full
 from ..domain.errors import DomainError
 from ..services import attachments as service
 from . import Imaging
@@ -104,7 +105,10 @@ class Listener:
                 return SUCCESS
         except DomainError as exc:
             return _status(OUT_OF_RESOURCES if exc.code == "conflict" else CANNOT_UNDERSTAND, exc.message)
-        except Exception:
+        except Exception as exc:
+            if is_disk_full(exc):
+                storage_full(exc, f"an instance from {calling}")
+                return _status(OUT_OF_RESOURCES, "the receiver's disk is full")
             log.exception("storing an instance from %s failed", calling)
             return _status(OUT_OF_RESOURCES, "the receiver could not store the instance")
 

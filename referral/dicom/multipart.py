@@ -45,7 +45,9 @@ class StagingFile:
         if self._limit is not None and self.size > self._limit:
             return  # judged as too large when finished; the rest of the part is read and dropped
         self._hash.update(data)
-        self._file.write(data)
+        view = memoryview(data)
+        while view:  # a short write (the disk filling up) is followed by one that raises, never by silence
+            view = view[self._file.write(view):]
 
     def finish(self) -> Staged:
         """Close the file; its size and digest, or `over_limit` when it outgrew the limit."""

@@ -301,9 +301,13 @@ def atomic_write(path: Path, data: bytes, *, durable: bool = False) -> None:
     except FileNotFoundError:  # the first file of its directory
         path.parent.mkdir(parents=True, exist_ok=True)
         fh = open(tmp, "wb")
-    with fh:
-        fh.write(data)
-        if durable:
-            fh.flush()
-            os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with fh:
+            fh.write(data)
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk, say: no half-written file left behind
+        raise

@@ -22,6 +22,7 @@ from typing import BinaryIO
 from flask import Request
 from sqlalchemy.orm import Session
 
+from ..disk_space import is_disk_full, storage_full
 from ..domain.errors import Conflict, Forbidden, TooLarge, ValidationFailed
 from ..models import UploadSession, User
 from ..services import attachments as service
@@ -116,7 +117,7 @@ def append_chunk(imaging: Imaging, upload: UploadSession, offset: int, stream: B
     stream = decoded_body(stream, encoding, limit + 1)
     path = part_path(imaging, upload)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "ab") as fh:
+    with open(path, "ab", buffering=0) as fh:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
         current = os.fstat(fh.fileno()).st_size
         if offset != current:
@@ -128,19 +129,31 @@ def append_chunk(imaging: Imaging, upload: UploadSession, offset: int, stream: B
                 chunk = stream.read(min(PIECE, limit + 1 - written))
                 if not chunk:
                     break
-                written += len(chunk)
-                if written > limit or current + written > upload.size:
+                if written + len(chunk) > limit or current + written + len(chunk) > upload.size:
                     fh.truncate(current)
-                    if written > limit:
+                    if written + len(chunk) > limit:
                         raise TooLarge(f"a chunk may be at most {human_bytes(limit)}", limit=limit)
                     raise ValidationFailed("the chunk goes past the size declared for the file",
                                            fields={"size": f"{upload.size} bytes were declared"})
-                fh.write(chunk)
+                _write_all(fh, chunk)
+                written += len(chunk)
+        except OSError as exc:
+            if not is_disk_full(exc):
+                raise
+            fh.truncate(current)  # the chunk is sent again once there is room; it takes none meanwhile
+            written = 0
+            raise storage_full(exc, f"a chunk of upload {upload.token}") from None
         finally:
             # What arrived before a dropped connection is kept: it is a correct prefix of the file.
-            fh.flush()
             os.fsync(fh.fileno())
         return current + written
+
+
+def _write_all(fh, data: bytes) -> None:
+    """All of `data`, or an error: a short write (the disk filling up) is followed by one that raises."""
+    view = memoryview(data)
+    while view:
+        view = view[fh.write(view):]
 
 
 def finish_upload(session: Session, imaging: Imaging, user: User, case_id: int, token: str) -> service.AttachResult:

@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from ..disk_space import is_disk_full, storage_full
 from ..domain.errors import DomainError, NotFound, Unauthorized, ValidationFailed
 from ..models import User
 from ..runtime import db_session
@@ -62,7 +63,11 @@ def json_errors(view: Callable) -> Callable:
     def wrapped(*args, **kwargs):
         try:
             return view(*args, **kwargs)
-        except DomainError as exc:
+        except Exception as exc:
+            if is_disk_full(exc):
+                exc = storage_full(exc, f"{request.method} {request.path}")
+            elif not isinstance(exc, DomainError):
+                raise
             db_session().rollback()
             return jsonify(error=exc.code, message=exc.message, **exc.details), exc.status
 

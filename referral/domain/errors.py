@@ -49,6 +49,12 @@ class TooLarge(DomainError):
     code, status = "too_large", 413
 
 
+class StorageFull(DomainError):
+    """The server's disk (or its database's) has no room left: nothing of the request was kept."""
+
+    code, status = "storage_full", 507
+
+
 class RateLimited(DomainError):
     code, status = "rate_limited", 429
 

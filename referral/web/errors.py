@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from ..domain.errors import DomainError
+from ..domain.errors import DomainError, StorageFull
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,9 @@ def error_page(exc: BaseException):
     detail = ""
     if isinstance(exc, CSRFError):
         detail = _("The form had expired or did not come from this site. Go back, reload the page and try again.")
+    elif isinstance(exc, StorageFull):
+        detail = _("The server's disk is full: nothing of this was saved. Ask the administrator to free space, "
+                   "then try again.")
     try:
         response = render_template(template, status=status, detail=detail)
     except Exception:  # pragma: no cover - last resort

@@ -138,6 +138,13 @@
 
   Uploader.prototype.say = function (text) { this.status.textContent = text; };
 
+  /* Whether to send again after this answer; what to say while waiting (a full disk is worth naming:
+     the upload goes on by itself once the administrator has made room). */
+  Uploader.prototype.retryAfter = function (r) {
+    this.note = r.status === 507 ? this.t.full : null;
+    return r.status >= 500;
+  };
+
   Uploader.prototype.start = function (files) {
     var self = this;
     if (this.busy || !files.length) return;
@@ -177,7 +184,7 @@
 
   /* Wait before retrying: longer each time, and at once when the browser says the link is back. */
   Uploader.prototype.pause = function (attempt) {
-    this.say(this.t.waiting || "Waiting to resume…");
+    this.say(this.note || this.t.waiting || "Waiting to resume…");
     var delay = Math.min(30000, 1000 * Math.pow(2, Math.min(attempt, 5)));
     return Promise.race([sleep(delay), new Promise(function (resolve) {
       window.addEventListener("online", function once() {
@@ -259,8 +266,8 @@
         });
       })
         .then(function (r) {
+          if (r.status === 409 || self.retryAfter(r)) { throw new Error("retry"); }
           if (r.status === 201) { self.record(r.body); }
-          else if (r.status === 409 || r.status >= 500) { throw new Error("retry"); }
           else { self.refused(r, files.map(function (f) { return f.name; })); }
           self.sent += bytes;
           self.update(0);
@@ -322,6 +329,7 @@
       }).then(function (r) {
         if (r.status === 200 || r.status === 409) {
           attempt = 0;
+          self.note = null;
           upload.offset = r.body && typeof r.body.offset === "number" ? r.body.offset : offset;
           return step(upload);
         }
@@ -329,7 +337,7 @@
           localStorage.removeItem(self.key(file));
           return self.session(file).then(step);
         }
-        if (r.status >= 500) throw new Error("retry");
+        if (self.retryAfter(r)) throw new Error("retry");
         self.refused(r, [file.name]);
         localStorage.removeItem(self.key(file));
         self.sent = base + file.size;
@@ -349,6 +357,7 @@
     function complete(upload) {
       self.say(self.t.processing || "Processing…");
       return send("POST", upload.url + "/complete", null).then(function (r) {
+        if (self.retryAfter(r)) throw new Error("retry");  // the bytes are kept on the server: finish later
         if (r.status === 201) { self.record(r.body); }
         else if (r.status === 409 && r.body && typeof r.body.offset === "number") {
           upload.offset = r.body.offset;
