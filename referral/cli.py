@@ -28,7 +28,18 @@ def _database() -> Database:
     return database
 
 
-@click.group()
+class _Commands(click.Group):
+    def invoke(self, ctx: click.Context):
+        from .runtime import RedisUnavailable
+
+        try:
+            return super().invoke(ctx)
+        except RedisUnavailable as exc:  # a setting to fix, not a bug to read a traceback for
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=_Commands)
 def main() -> None:
     """Tiered telemedicine referral and remote consultation."""
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask import Flask
+import redis
 
 from .launcher import AgentLauncher
 from .presence import MemoryPresence, Presence, RedisPresence
@@ -49,7 +50,9 @@ class ConsultRuntime:
             while True:
                 try:
                     self.presence.heartbeat()
-                except Exception:  # noqa: BLE001 - Redis briefly away: try again next beat
+                except redis.RedisError as exc:  # Redis briefly away: try again next beat
+                    log.warning("presence heartbeat: Redis cannot be reached (%s)", exc)
+                except Exception:  # noqa: BLE001 - whatever it was, the next beat tries again
                     log.exception("presence heartbeat failed")
                 socketio.sleep(10)
 

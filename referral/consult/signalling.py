@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from flask import current_app, request
 from flask_socketio import Namespace, disconnect, join_room, leave_room
+import redis
 
 from ..domain.errors import DomainError, NotFound, RateLimited, Unauthorized, ValidationFailed
 from ..models import Recording, User, utcnow
@@ -99,6 +100,10 @@ class ConsultNamespace(Namespace):
                 body["fields"] = exc.fields
         except _SlowPath:
             raise
+        except redis.RedisError as exc:  # the province's shared room list is away for a moment
+            log.warning("consult event %s: Redis cannot be reached (%s)", event, exc)
+            body = {"ok": False, "error": "unavailable",
+                    "message": "the consult service cannot reach its shared store; try again in a moment"}
         except Exception:  # noqa: BLE001 - a handler bug must not take the connection down
             log.exception("consult event %s failed", event)
             body = {"ok": False, "error": "internal", "message": "the server could not handle this message"}

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
 from typing import Protocol
+
+log = logging.getLogger(__name__)
 
 
 class RateLimiter(Protocol):
@@ -47,20 +50,47 @@ class MemoryRateLimiter:
 
 
 class RedisRateLimiter:
-    """The same counting shared by every process through Redis (fixed window per key)."""
+    """The same counting shared by every process through Redis (fixed window per key).
 
-    def __init__(self, redis_client, limit: int, window: int, prefix: str = "referral:rl:") -> None:
+    While Redis cannot be reached, each process counts on its own (`fallback`) instead of refusing
+    every sign-in: a Redis outage must not lock the whole province out, and guessing passwords
+    stays limited per process meanwhile. The administrator sees one warning a minute in the log.
+    """
+
+    def __init__(self, redis_client, limit: int, window: int, prefix: str = "referral:rl:",
+                 fallback: RateLimiter | None = None, clock=time.monotonic) -> None:
         self.redis, self.limit, self.window, self.prefix = redis_client, limit, window, prefix
+        self.fallback = fallback or MemoryRateLimiter(limit, window, clock)
+        self.clock = clock
+        self._warned_at: float | None = None
 
     def blocked(self, key: str) -> bool:
-        value = self.redis.get(self.prefix + key)
+        try:
+            value = self.redis.get(self.prefix + key)
+        except Exception as exc:  # noqa: BLE001 - redis' errors and the connection's: Redis is away
+            self._away(exc)
+            return self.fallback.blocked(key)
         return value is not None and int(value) >= self.limit
 
     def hit(self, key: str) -> None:
-        pipe = self.redis.pipeline()
-        pipe.incr(self.prefix + key)
-        pipe.expire(self.prefix + key, self.window, nx=True)
-        pipe.execute()
+        try:
+            pipe = self.redis.pipeline()
+            pipe.incr(self.prefix + key)
+            pipe.expire(self.prefix + key, self.window, nx=True)
+            pipe.execute()
+        except Exception as exc:  # noqa: BLE001
+            self._away(exc)
+            self.fallback.hit(key)
 
     def reset(self, key: str) -> None:
-        self.redis.delete(self.prefix + key)
+        self.fallback.reset(key)
+        try:
+            self.redis.delete(self.prefix + key)
+        except Exception as exc:  # noqa: BLE001
+            self._away(exc)
+
+    def _away(self, exc: Exception) -> None:
+        now = self.clock()
+        if self._warned_at is None or now - self._warned_at >= 60:
+            self._warned_at = now
+            log.warning("Redis cannot be reached (%s): sign-in failures are counted per process meanwhile", exc)
