@@ -67,4 +67,14 @@ def create_app(settings: Settings | None = None) -> Flask:
         """Liveness: no database, no authentication."""
         return jsonify(status="ok")
 
+    @app.get("/readyz")
+    def readyz():
+        """Readiness (`readiness.py`): 200 when the database, Redis and the data directory can be used, else 503."""
+        from .readiness import readiness
+
+        ready, checks = readiness(app.extensions["referral"])
+        response = jsonify(status="ok" if ready else "unavailable", checks=checks)
+        response.headers["Cache-Control"] = "no-store"
+        return response, 200 if ready else 503
+
     return app

@@ -31,6 +31,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..disk_space import human_bytes, space_of
 from ..models import StoredFile
 from ..periodic import PeriodicJob, leadership_for
 from .store import BlobStore
@@ -216,6 +217,10 @@ def collector(database, store: BlobStore, redis_client=None, *, interval: float 
     def report(result: Collection | None) -> None:
         if result is not None and (result.removed or result.staging_removed):
             log.info(summary(result))
+        space = space_of(store.root)
+        if space is not None and space.low:  # once a day in the log too, besides the administrators' home page
+            log.warning("the data directory is running out of space: %s left of %s (%.0f%%)",
+                        human_bytes(space.free), human_bytes(space.total), space.percent_free)
 
     return PeriodicJob("dicom-gc", database, leadership_for(redis_client, LEASE_SECONDS, LEASE_KEY), interval,
                        work, report, first_after=first_after)

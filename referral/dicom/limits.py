@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..disk_space import human_bytes  # noqa: F401 - sizes in the words of every refusal here
+
 MiB = 1024 * 1024
 GiB = 1024 * MiB
 
@@ -38,13 +40,3 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
-
-
-def human_bytes(n: int) -> str:
-    """1536 -> '1.5 KiB': sizes in error messages people read."""
-    value = float(n)
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{int(value)} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} bytes"

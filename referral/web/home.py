@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import render_template, request
 from flask_login import login_required
 
+from ..disk_space import human_bytes, space_of
 from ..domain.access import can_administer
 from ..domain.vocabulary import Role, Urgency
 from ..domain.workflow import CaseStatus
-from ..runtime import db_session
+from ..runtime import db_session, runtime
 from ..services import admin as admin_service
 from ..services import worklists
 from ..services.actors import actor_facts
@@ -62,7 +63,15 @@ def admin_view(user) -> dict:
     cases = worklists.jurisdiction_cases(session, user, status=status, urgency=urgency, page=_page_arg("page"),
                                          per_page=PER_PAGE)
     return {"tree": admin_service.facility_tree(session, user), "cases": cases,
-            "filters": {"status": status or "", "urgency": urgency or ""}}
+            "filters": {"status": status or "", "urgency": urgency or ""}, "disk": _low_disk()}
+
+
+def _low_disk() -> dict | None:
+    """Room left for uploads, shown to administrators while it is running low (before uploads are refused)."""
+    space = space_of(runtime().settings.data_dir)
+    if space is None or not space.low:
+        return None
+    return {"free": human_bytes(space.free), "total": human_bytes(space.total), "percent": f"{space.percent_free:.0f}"}
 
 
 @bp.get("/")

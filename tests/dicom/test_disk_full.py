@@ -211,3 +211,21 @@ def test_the_upload_page_says_the_disk_is_full_and_finishes_once_there_is_room(c
     page.wait_for_selector(".dv-results .dv-ok", timeout=60_000)
     assert "已添加 8 幅图像/文件" in page.locator(".dv-results").inner_text()
     context.close()
+
+
+def test_administrators_are_warned_while_there_is_still_room_and_readyz_says_so(app, api, small_disk, filler):
+    """Before the disk is full: a warning on every administrator's home page (not on anyone else's), and in
+    `/readyz`; with no room at all, `/readyz` says the process cannot do its work."""
+    admin, doctor = app.test_client(), app.test_client()
+    assert sign_in(admin, "county.admin").status_code == 302 and sign_in(doctor, "village.doctor").status_code == 302
+    ready = app.test_client().get("/readyz")  # a 12 MB disk is "low" already: under 2 GiB
+    assert ready.status_code == 200 and ready.get_json()["checks"]["data_directory"]["low"] is True
+    page = admin.get("/").get_data(as_text=True)
+    assert "服务器用于存放影像的空间即将用尽" in page and "MiB" in page
+    assert "即将用尽" not in doctor.get("/").get_data(as_text=True)
+
+    filler.take(leave=0)
+    full = app.test_client().get("/readyz")
+    assert full.status_code == 503 and full.get_json()["checks"]["data_directory"]["status"] == "unavailable"
+    filler.release()
+    assert app.test_client().get("/readyz").status_code == 200
