@@ -29,10 +29,20 @@ def make_engine(url: str, **kwargs) -> Engine:
         return engine
     kwargs.setdefault("pool_size", 20)
     kwargs.setdefault("max_overflow", 20)
+    if "connect_timeout" not in url:  # a database host that does not answer fails a request in seconds, not minutes
+        kwargs.setdefault("connect_args", {}).setdefault("connect_timeout", 10)
     engine = create_engine(url, **kwargs)
     if not kwargs.get("pool_pre_ping"):
         ping_when_idle(engine)
     return engine
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether the database could not be reached or could not answer in time (a restart, a network
+    cut, a lock held too long): worth a 503 and another try, not a 500. (A full disk is told apart
+    before this: `disk_space.is_disk_full`.)"""
+    return isinstance(error, exc.OperationalError) or (
+        isinstance(error, exc.DBAPIError) and error.connection_invalidated)
 
 
 IDLE_BEFORE_PING = 10.0  # seconds

@@ -9,8 +9,9 @@ from collections.abc import Callable
 from flask import Blueprint, Flask, g, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from ..db import is_unavailable
 from ..disk_space import is_disk_full, storage_full
-from ..domain.errors import DomainError, TooLarge, Unauthorized, ValidationFailed
+from ..domain.errors import DomainError, TooLarge, Unauthorized, Unavailable, ValidationFailed
 from ..models import User
 from ..runtime import db_session, runtime
 from ..services.auth import user_for_token
@@ -19,6 +20,8 @@ from ..web.blueprint import data_headers, json_value
 from .openapi import Operation, Registry, flask_rule
 
 PREFIX = "/api/v1"
+UNAVAILABLE = "the database cannot be reached or is too busy right now; try again in a moment"
+RETRY_AFTER = "10"  # seconds: a database restart or a lock held too long is over by then, usually
 log = logging.getLogger(__name__)
 
 bp = Blueprint("api", __name__, url_prefix=PREFIX)
@@ -114,7 +117,10 @@ def register_api(app: Flask) -> None:
     def domain_error(exc: DomainError):
         if not _is_api() and (page := _page_error(app, exc)) is not None:
             return page
-        return error_response(exc.code, exc.message, exc.status, **exc.details)
+        response, status = error_response(exc.code, exc.message, exc.status, **exc.details)
+        if status == 503:
+            response.headers["Retry-After"] = RETRY_AFTER
+        return response, status
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(exc):
@@ -133,6 +139,9 @@ def register_api(app: Flask) -> None:
     def unexpected(exc: Exception):
         if is_disk_full(exc):
             return domain_error(storage_full(exc, f"{request.method} {request.path}"))
+        if is_unavailable(exc):
+            log.exception("the database is unavailable on %s %s", request.method, request.path)
+            return domain_error(Unavailable(UNAVAILABLE))
         log.exception("unhandled error on %s %s", request.method, request.path)
         if _is_api():
             return error_response("internal", "something went wrong on the server; it has been logged", 500)

@@ -18,6 +18,7 @@ ERROR_CODES = {
     "413": "too_large",
     "422": "validation (with fields)",
     "429": "rate_limited",
+    "503": "unavailable: the database cannot be reached or is too busy right now (Retry-After says when to try again)",
     "507": "storage_full: the server's disk is full; nothing of the request was stored (send it again later)",
 }
 

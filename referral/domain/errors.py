@@ -49,6 +49,12 @@ class TooLarge(DomainError):
     code, status = "too_large", 413
 
 
+class Unavailable(DomainError):
+    """The database could not be reached, or was too busy to answer in time: worth trying again soon."""
+
+    code, status = "unavailable", 503
+
+
 class StorageFull(DomainError):
     """The server's disk (or its database's) has no room left: nothing of the request was kept."""
 

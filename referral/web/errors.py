@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from ..domain.errors import DomainError, StorageFull
+from ..domain.errors import DomainError, StorageFull, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,9 @@ def error_page(exc: BaseException):
     elif isinstance(exc, StorageFull):
         detail = _("The server's disk is full: nothing of this was saved. Ask the administrator to free space, "
                    "then try again.")
+    elif isinstance(exc, Unavailable):
+        detail = _("The database cannot be reached at the moment. Wait a minute and try again; if it lasts, "
+                   "tell the administrator.")
     try:
         response = render_template(template, status=status, detail=detail)
     except Exception:  # pragma: no cover - last resort
@@ -46,6 +49,8 @@ def error_page(exc: BaseException):
     headers = {"Cache-Control": "no-store"}
     if status == 429:
         headers["Retry-After"] = "300"
+    elif status == 503:
+        headers["Retry-After"] = "10"
     if status == 405 and isinstance(exc, HTTPException):
         headers.update({k: v for k, v in exc.get_headers() if k == "Allow"})
     return response, status, headers
