@@ -64,10 +64,10 @@ def json_errors(view: Callable) -> Callable:
         try:
             return view(*args, **kwargs)
         except Exception as exc:
-            if is_disk_full(exc):
+            if not isinstance(exc, DomainError):
+                if not is_disk_full(exc):
+                    raise
                 exc = storage_full(exc, f"{request.method} {request.path}")
-            elif not isinstance(exc, DomainError):
-                raise
             db_session().rollback()
             return jsonify(error=exc.code, message=exc.message, **exc.details), exc.status
 
