@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, g, render_template, request
+from flask import Flask, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -62,6 +62,13 @@ def init_errors(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
 
 
+def wants_json() -> bool:
+    """A page's script asking (it sends `Accept: application/json`), not the browser navigating."""
+    return request.accept_mimetypes.best == "application/json"
+
+
 def _csrf_error(exc: CSRFError):
     log.info("CSRF refusal on %s %s: %s", request.method, request.path, exc.description)
+    if wants_json():  # a script of a page left open while its user signed out (or signed in again)
+        return jsonify(error="csrf", message="this page is out of date or its sign-in has ended; reload it"), 400
     return error_page(exc)

@@ -12,8 +12,8 @@ import secrets
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import Flask, session
-from flask_login import LoginManager, current_user, login_user, logout_user
+from flask import Flask, flash, jsonify, redirect, request, session
+from flask_login import LoginManager, current_user, login_url, login_user, logout_user
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, select
 
@@ -32,6 +32,18 @@ login_manager.session_protection = "basic"
 
 # Every request signs its user in again: one statement, built once.
 _USER_BY_ID = select(User).where(User.id == bindparam("uid"))
+
+
+@login_manager.unauthorized_handler
+def _not_signed_in():
+    """Pages go to the sign-in page (and back afterwards); a page's script is told in JSON, so that it can
+    say so instead of reading the sign-in page as an answer."""
+    from .errors import wants_json
+
+    if wants_json():
+        return jsonify(error="unauthorized", message="not signed in (any more): sign in again"), 401
+    flash(login_manager.login_message, login_manager.login_message_category)  # as Flask-Login would
+    return redirect(login_url(login_manager.login_view, next_url=request.url))
 
 
 @login_manager.user_loader

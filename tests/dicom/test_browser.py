@@ -273,3 +273,19 @@ def test_batches_are_compressed_while_the_link_is_slow(app, chromium, live_serve
         context.close()
     body = api.get("village.doctor", f"/api/v1/cases/{cid}/attachments").get_json()
     assert body["studies"][0]["instance_count"] == 34
+
+
+def test_uploading_after_signing_out_in_another_tab_says_so(chromium, live_server, api, samples):
+    cid = new_case(api)
+    context, page = _open(chromium, live_server, "village.doctor")
+    page.goto(f"{live_server.url}/cases/{cid}")
+    other = context.new_page()  # the same browser: signing out there ends this tab's sign-in too
+    other.goto(live_server.url + "/")
+    other.locator("details.menu summary").click()
+    other.get_by_role("button", name="退出登录").click()
+    other.wait_for_url("**/login**")
+    page.locator(".dv-drop input[type=file]").set_input_files([str(p) for p in samples["ct"][:3]])
+    page.wait_for_function("() => document.querySelector('.dv-status').textContent.includes('您已不在登录状态')")
+    assert page.locator(".dv-results").inner_text() == ""  # nothing reported as refused
+    assert api.get("village.doctor", f"/api/v1/cases/{cid}/attachments").get_json()["studies"] == []
+    context.close()

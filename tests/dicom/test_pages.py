@@ -267,3 +267,26 @@ def test_the_timeline_keeps_apart_what_another_person_or_another_hour_added():
     assert len(first["files"]) == 1  # the same photo in two batches (a batch sent again) is one photo
     assert merged[2].payload["studies"][0]["instances_added"] == 11  # 26 minutes apart: the same upload
     assert events[0].payload["studies"][0]["instances_added"] == 8  # the record itself is untouched
+
+
+def test_the_page_scripts_are_told_when_the_sign_in_has_ended(api, browser_client, samples):
+    """Signed out in another tab (or the password changed): the upload's requests are answered in JSON
+    that says so (the uploader tells the doctor), not with the sign-in page or a bare 400."""
+    cid = new_case(api)
+    doctor = browser_client("village.doctor")
+    token = _token(doctor, cid)
+    assert doctor.post("/logout", data={"csrf_token": token}).status_code == 302
+    files = [(open(p, "rb"), p.name) for p in samples["ct"][:2]]
+    try:
+        stale = doctor.post(f"/cases/{cid}/attachments/files", data={"file": files},
+                            content_type="multipart/form-data",
+                            headers={"Accept": "application/json", "X-CSRFToken": token})
+    finally:
+        for fh, _ in files:
+            fh.close()
+    assert stale.status_code == 400 and stale.get_json()["error"] == "csrf"
+    status = doctor.get(f"/cases/{cid}/attachments/uploads/some-upload", headers={"Accept": "application/json"})
+    assert status.status_code == 401 and status.get_json()["error"] == "unauthorized"
+    page = doctor.get(f"/cases/{cid}")  # the browser itself still goes to the sign-in page
+    assert page.status_code == 302 and page.headers["Location"].startswith(f"/login?next=%2Fcases%2F{cid}")
+    assert api.get("village.doctor", f"/api/v1/cases/{cid}/attachments").get_json()["studies"] == []

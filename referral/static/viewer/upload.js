@@ -140,6 +140,12 @@
 
   /* Whether to send again after this answer; what to say while waiting (a full disk is worth naming:
      the upload goes on by itself once the administrator has made room). */
+  /* The sign-in ended (signed out in another tab, password changed, session revoked): stop and say so;
+     what was sent is kept, and a large file resumes where it stopped once signed in again. */
+  Uploader.prototype.checkSignedIn = function (r) {
+    if (r.status === 401 || (r.status === 400 && r.body && r.body.error === "csrf")) throw new Error("signed-out");
+  };
+
   Uploader.prototype.retryAfter = function (r) {
     this.note = r.status === 507 ? this.t.full : null;
     return r.status >= 500;
@@ -169,7 +175,8 @@
     batches.forEach(function (b) { chain = chain.then(function () { return self.sendBatch(b); }); });
     large.forEach(function (f) { chain = chain.then(function () { return self.sendLarge(f); }); });
     chain.then(function () { self.finish(); }, function (err) {
-      self.say((self.t.failed || "Upload failed") + ": " + (err && err.message ? err.message : err));
+      if (err && err.message === "signed-out") self.say(self.t.signed_out || "Signed out: reload the page");
+      else self.say((self.t.failed || "Upload failed") + ": " + (err && err.message ? err.message : err));
       self.busy = false;
     });
   };
@@ -266,6 +273,7 @@
         });
       })
         .then(function (r) {
+          self.checkSignedIn(r);
           if (r.status === 409 || self.retryAfter(r)) { throw new Error("retry"); }
           if (r.status === 201) { self.record(r.body); }
           else { self.refused(r, files.map(function (f) { return f.name; })); }
@@ -292,6 +300,7 @@
     function fresh() {
       return send("POST", self.uploadsUrl, JSON.stringify({ filename: file.name, size: file.size }),
                   { "Content-Type": "application/json" }).then(function (r) {
+        self.checkSignedIn(r);
         if (r.status !== 201) {
           self.refused(r, [file.name]);
           return null;
@@ -327,6 +336,7 @@
           return r;
         });
       }).then(function (r) {
+        self.checkSignedIn(r);
         if (r.status === 200 || r.status === 409) {
           attempt = 0;
           self.note = null;
@@ -357,6 +367,7 @@
     function complete(upload) {
       self.say(self.t.processing || "Processing…");
       return send("POST", upload.url + "/complete", null).then(function (r) {
+        self.checkSignedIn(r);
         if (self.retryAfter(r)) throw new Error("retry");  // the bytes are kept on the server: finish later
         if (r.status === 201) { self.record(r.body); }
         else if (r.status === 409 && r.body && typeof r.body.offset === "number") {
@@ -366,7 +377,8 @@
         localStorage.removeItem(self.key(file));
         self.sent = base + file.size;
         return null;
-      }).catch(function () {
+      }).catch(function (err) {
+        if (err && err.message === "signed-out") throw err;
         attempt += 1;
         return self.pause(attempt).then(function () { return complete(upload); });
       });
