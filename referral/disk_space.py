@@ -46,7 +46,7 @@ def is_disk_full(exc: BaseException | None) -> bool:
 
 
 def storage_full(exc: BaseException, what: str) -> StorageFull:
-    """The error to answer with, logged once for the administrator (`what`: the request or the task)."""
+    """The error to answer with, and one line in the log for the administrator (`what`: the request or task)."""
     log.error("the disk is full: %s could not be stored (%s)", what, exc)
     return StorageFull(MESSAGE)
 

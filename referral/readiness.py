@@ -37,7 +37,7 @@ def _database(rt: Runtime) -> str:
     try:
         with rt.database.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-    except Exception:  # noqa: BLE001 - any failure to answer is "not ready"; the details are in its own log
+    except Exception:  # noqa: BLE001 - any failure to answer is "not ready"; the requests that fail log why
         return "unavailable"
     return "ok"
 
