@@ -23,7 +23,7 @@ from werkzeug.http import parse_options_header
 
 from ..domain.errors import TooLarge, ValidationFailed
 from .limits import human_bytes
-from .store import Staged
+from .store import Staged, write_all
 
 BLOCK = 1 << 20  # bytes read from the request at a time
 MAX_HEADER_BYTES = 16 * 1024
@@ -45,9 +45,7 @@ class StagingFile:
         if self._limit is not None and self.size > self._limit:
             return  # judged as too large when finished; the rest of the part is read and dropped
         self._hash.update(data)
-        view = memoryview(data)
-        while view:  # a short write (the disk filling up) is followed by one that raises, never by silence
-            view = view[self._file.write(view):]
+        write_all(self._file, data)
 
     def finish(self) -> Staged:
         """Close the file; its size and digest, or `over_limit` when it outgrew the limit."""

@@ -32,6 +32,14 @@ def sha256_of(path: os.PathLike) -> str:
     return digest.hexdigest()
 
 
+def write_all(fh: BinaryIO, data) -> None:
+    """All of `data` to an unbuffered file, or an error: a short write (the disk filling up) is followed
+    by one that raises, never by silently missing bytes."""
+    view = memoryview(data)
+    while view:
+        view = view[fh.write(view):]
+
+
 def fsync_dir(path: Path) -> None:
     """Make a rename durable: fsync the directory that holds the new name."""
     fd = os.open(path, os.O_RDONLY)

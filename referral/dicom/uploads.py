@@ -31,7 +31,7 @@ from .content_coding import decoded_body, request_body
 from .intake import display_name
 from .limits import human_bytes
 from .multipart import boundary_of, form_file, staged_parts
-from .store import Staged, sha256_of
+from .store import Staged, sha256_of, write_all
 
 PIECE = 64 * 1024
 
@@ -135,25 +135,17 @@ def append_chunk(imaging: Imaging, upload: UploadSession, offset: int, stream: B
                         raise TooLarge(f"a chunk may be at most {human_bytes(limit)}", limit=limit)
                     raise ValidationFailed("the chunk goes past the size declared for the file",
                                            fields={"size": f"{upload.size} bytes were declared"})
-                _write_all(fh, chunk)
+                write_all(fh, chunk)
                 written += len(chunk)
         except OSError as exc:
             if not is_disk_full(exc):
                 raise
             fh.truncate(current)  # the chunk is sent again once there is room; it takes none meanwhile
-            written = 0
             raise storage_full(exc, f"a chunk of upload {upload.token}") from None
         finally:
             # What arrived before a dropped connection is kept: it is a correct prefix of the file.
             os.fsync(fh.fileno())
         return current + written
-
-
-def _write_all(fh, data: bytes) -> None:
-    """All of `data`, or an error: a short write (the disk filling up) is followed by one that raises."""
-    view = memoryview(data)
-    while view:
-        view = view[fh.write(view):]
 
 
 def finish_upload(session: Session, imaging: Imaging, user: User, case_id: int, token: str) -> service.AttachResult:

@@ -138,14 +138,14 @@
 
   Uploader.prototype.say = function (text) { this.status.textContent = text; };
 
-  /* Whether to send again after this answer; what to say while waiting (a full disk is worth naming:
-     the upload goes on by itself once the administrator has made room). */
   /* The sign-in ended (signed out in another tab, password changed, session revoked): stop and say so;
      what was sent is kept, and a large file resumes where it stopped once signed in again. */
   Uploader.prototype.checkSignedIn = function (r) {
     if (r.status === 401 || (r.status === 400 && r.body && r.body.error === "csrf")) throw new Error("signed-out");
   };
 
+  /* Whether to send again after this answer; what to say while waiting (a full disk is worth naming:
+     the upload goes on by itself once the administrator has made room). */
   Uploader.prototype.retryAfter = function (r) {
     this.note = r.status === 507 ? this.t.full : null;
     return r.status >= 500;
