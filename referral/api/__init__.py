@@ -9,19 +9,16 @@ from collections.abc import Callable
 from flask import Blueprint, Flask, g, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from ..db import is_unavailable
-from ..disk_space import is_disk_full, storage_full
 from ..domain.errors import DomainError, TooLarge, Unauthorized, Unavailable, ValidationFailed
 from ..models import User
 from ..runtime import db_session, runtime
 from ..services.auth import user_for_token
 from ..services.inputs import MAX_SMALL_INT
 from ..web.blueprint import data_headers, json_value
+from ..web.errors import outage_error
 from .openapi import Operation, Registry, flask_rule
 
 PREFIX = "/api/v1"
-UNAVAILABLE = "the database cannot be reached or is too busy right now; try again in a moment"
-RETRY_AFTER = "10"  # seconds: a database restart or a lock held too long is over by then, usually
 log = logging.getLogger(__name__)
 
 bp = Blueprint("api", __name__, url_prefix=PREFIX)
@@ -118,8 +115,8 @@ def register_api(app: Flask) -> None:
         if not _is_api() and (page := _page_error(app, exc)) is not None:
             return page
         response, status = error_response(exc.code, exc.message, exc.status, **exc.details)
-        if status == 503:
-            response.headers["Retry-After"] = RETRY_AFTER
+        if isinstance(exc, Unavailable):
+            response.headers["Retry-After"] = exc.retry_after
         return response, status
 
     @app.errorhandler(RequestEntityTooLarge)
@@ -137,11 +134,8 @@ def register_api(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
-        if is_disk_full(exc):
-            return domain_error(storage_full(exc, f"{request.method} {request.path}"))
-        if is_unavailable(exc):
-            log.exception("the database is unavailable on %s %s", request.method, request.path)
-            return domain_error(Unavailable(UNAVAILABLE))
+        if (outage := outage_error(exc)) is not None:
+            return domain_error(outage)
         log.exception("unhandled error on %s %s", request.method, request.path)
         if _is_api():
             return error_response("internal", "something went wrong on the server; it has been logged", 500)

@@ -20,13 +20,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from ..disk_space import is_disk_full, storage_full
 from ..domain.errors import DomainError, NotFound, Unauthorized, ValidationFailed
 from ..models import User
 from ..runtime import db_session
 from ..services import attachments as service
 from ..services.inputs import small_int
 from ..web.blueprint import json_value, page_headers
+from ..web.errors import outage_error
 from . import imaging
 from . import uploads as upload_steps
 from .intake import ascii_name
@@ -64,10 +64,8 @@ def json_errors(view: Callable) -> Callable:
         try:
             return view(*args, **kwargs)
         except Exception as exc:
-            if not isinstance(exc, DomainError):
-                if not is_disk_full(exc):
-                    raise
-                exc = storage_full(exc, f"{request.method} {request.path}")
+            if not isinstance(exc, DomainError) and (exc := outage_error(exc)) is None:
+                raise
             db_session().rollback()
             return jsonify(error=exc.code, message=exc.message, **exc.details), exc.status
 

@@ -53,6 +53,7 @@ class Unavailable(DomainError):
     """The database could not be reached, or was too busy to answer in time: worth trying again soon."""
 
     code, status = "unavailable", 503
+    retry_after = "10"  # seconds: a database restart or a lock held too long is over by then, usually
 
 
 class StorageFull(DomainError):

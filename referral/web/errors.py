@@ -9,9 +9,13 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from ..db import is_unavailable
+from ..disk_space import is_disk_full, storage_full
 from ..domain.errors import DomainError, StorageFull, Unavailable
 
 log = logging.getLogger(__name__)
+
+UNAVAILABLE = "the database cannot be reached or is too busy right now; try again in a moment"
 
 PAGE_ERRORS = "referral.error_page"
 PAGES = (400, 403, 404, 405, 409, 413, 429, 500)
@@ -50,7 +54,7 @@ def error_page(exc: BaseException):
     if status == 429:
         headers["Retry-After"] = "300"
     elif status == 503:
-        headers["Retry-After"] = "10"
+        headers["Retry-After"] = Unavailable.retry_after
     if status == 405 and isinstance(exc, HTTPException):
         headers.update({k: v for k, v in exc.get_headers() if k == "Allow"})
     return response, status, headers
@@ -60,6 +64,18 @@ def init_errors(app: Flask) -> None:
     """The API's app-wide handlers hand non-API paths to `error_page` (see referral/api)."""
     app.extensions[PAGE_ERRORS] = error_page
     app.register_error_handler(CSRFError, _csrf_error)
+
+
+def outage_error(exc: BaseException) -> DomainError | None:
+    """A full disk or an unreachable database, as the error to answer with (logged for the
+    administrator); None for anything else. The API, the pages and the pages' scripts all use it."""
+    what = f"{request.method} {request.path}"
+    if is_disk_full(exc):
+        return storage_full(exc, what)
+    if is_unavailable(exc):
+        log.exception("the database is unavailable on %s", what)
+        return Unavailable(UNAVAILABLE)
+    return None
 
 
 def wants_json() -> bool:
