@@ -10,17 +10,18 @@ from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, rend
                    url_for)
 
 from ..domain.consult import may_invite, may_record
-from ..domain.errors import DomainError, NotFound, Unauthorized
+from ..domain.errors import DomainError, Forbidden, NotFound, Unauthorized
 from ..models import Case, User
 from ..runtime import db_session, runtime
 from ..services.actors import actor_facts
 from ..services.auth import user_for_token
 from ..web.blueprint import page_headers
+from ..web.forms import domain_message
 from . import membership_changed
-from .invitations import invitable_specialists, invite_specialist, list_invitations, revoke_invitation
+from .invitations import MAX_NOTE, invitable_specialists, invite_specialist, list_invitations, revoke_invitation
 from .recordings import list_recordings, open_recording
 from .rooms import member_case, room_facts, room_facts_and_recordings
-from .sessions import past_sessions
+from .sessions import MAX_CHAT, past_sessions
 
 bp = Blueprint("consult", __name__)
 bp.after_request(page_headers)
@@ -109,6 +110,29 @@ def client_strings() -> dict:
         "play": _("Play"), "mute": _("Mute"), "unmute": _("Unmute"), "cameraOffButton": _("Camera off"),
         "cameraOnButton": _("Camera on"), "shareScreen": _("Share screen"), "stopSharing": _("Stop sharing"),
         "peerLeft": _("%(name)s left", name="{name}"), "peerJoined": _("%(name)s joined", name="{name}"),
+        "errors": _error_strings(),
+    }
+
+
+def _error_strings() -> dict:
+    """What the room says when the server refuses something or the browser's media fail, by error
+    code (or `event:code`), so that nobody reads the server's English messages on a Chinese page."""
+    return {
+        "join": _("You cannot enter this consult room: you are not a participant of this case, "
+                  "or your invitation was withdrawn."),
+        "not_found": _("You are no longer in this consult room. Reload the page to join again."),
+        "unauthorized": _("The connection to the server was lost; reconnecting…"),
+        "forbidden": _("You are not allowed to do this."),
+        "rate_limited": _("Too many messages in a short time; wait a moment and try again."),
+        "unavailable": _("The consult service is busy for a moment; try again shortly."),
+        "chat": _("The message is empty or too long (at most %(n)s characters).", n=MAX_CHAT),
+        "recordingRunning": _("A recording of this consult is already running."),
+        "recordingForbidden": _("Only the specialists of the consult may record it."),
+        "noRecording": _("No recording is running."),
+        "mediaDenied": _("The browser does not allow the camera or microphone here. Allow them in the "
+                         "site settings and reload the page."),
+        "mediaBusy": _("The camera or microphone is in use by another program."),
+        "failed": _("This could not be done. Try again; if it happens again, reload the page."),
     }
 
 
@@ -142,8 +166,20 @@ def invite(id: int):
 
 
 def _describe(exc: DomainError) -> str:
+    """Why an invitation could not be made or revoked, in the user's language."""
     fields = getattr(exc, "fields", None) or {}
-    return "; ".join(fields.values()) or exc.message
+    if "note" in fields:
+        return _("The note is too long: at most %(n)s characters.", n=MAX_NOTE)
+    reasons = {
+        "no account with that username": _("No account has that user name."),
+        "already in the room": _("This specialist is already in the room."),
+        "only active specialists can be invited": _("Only active specialists can be invited."),
+    }
+    if fields.get("invitee") in reasons:
+        return reasons[fields["invitee"]]
+    if isinstance(exc, Forbidden):
+        return _("Only a specialist who is or was assigned this case may do this.")
+    return domain_message(exc)
 
 
 @bp.post("/cases/<int:id>/consult/invitations/<int:invitation_id>/revoke")

@@ -157,3 +157,33 @@ def test_a_recording_is_seen_by_everyone_and_plays_on_the_case_page(live_server,
         return {duration: v.duration, time: v.currentTime, width: v.videoWidth, error: v.error && v.error.code}; }""")
     assert played["error"] is None and played["width"] == 640 and played["duration"] >= 2, played
     assert played["time"] > 0.5, played
+
+
+def test_refusals_are_told_in_the_pages_language(live_server, chromium):
+    """What the server refuses reaches the user as a sentence of the room's (Chinese) interface, never
+    as the server's English message: a chat message over the limit, then a rejoin after the invitation
+    was taken back."""
+    case_id = live_server.consult_case()
+    r = live_server.api("POST", "county.specialist", f"/api/v1/cases/{case_id}/consult/invitations",
+                        {"username": "province.expert"})
+    assert r.status_code == 201, r.text
+    expert = sign_in(chromium, live_server.url, "province.expert", f"/cases/{case_id}/consult")
+    expert.wait_for_function("() => window.consult.state.joined", timeout=30_000)
+
+    # The field holds at most 2,000 characters; a longer text (set by a script) is refused by the server.
+    expert.evaluate("() => { document.getElementById('consult-chat-input').value = '肺'.repeat(2100); }")
+    expert.press("#consult-chat-input", "Enter")
+    expert.wait_for_selector("#consult-chat-log .chat-notice >> text=消息为空或过长（最多 2000 个字符）。",
+                             timeout=10_000)
+
+    r = live_server.api("DELETE", "county.specialist",
+                        f"/api/v1/cases/{case_id}/consult/invitations/{r.json()['id']}")
+    assert r.status_code == 204, r.text
+    expert.click("#consult-leave")
+    expert.click("#consult-rejoin")
+    refusal = "您无法进入此会诊室：您不是该病例的参与者，或邀请已被撤销。"
+    expert.wait_for_function(f"() => document.getElementById('consult-status').textContent === {refusal!r}",
+                             timeout=10_000)
+    notices = expert.locator("#consult-chat-log .chat-notice").all_inner_texts()
+    assert notices.count(refusal) == 1, notices  # told once, not by both the reply and the error event
+    assert not any(c.isascii() and c.isalpha() for text in notices for c in text), notices

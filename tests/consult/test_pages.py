@@ -63,6 +63,20 @@ def test_an_invited_expert_reaches_the_room_from_the_notification(consult_case, 
     assert expert.get(f"/cases/{consult_case}/consult").status_code == 200
 
 
+def test_a_refused_invitation_says_why_in_the_pages_language(consult_case, browser):
+    specialist = browser("county.specialist")
+    for form, reason in [({"username": "nobody.here"}, "没有使用该用户名的账号。"),
+                         ({"username": "county.admin"}, "只能邀请已启用的专家账号。"),
+                         ({"username": "province.expert", "note": "心" * 501}, "附言过长：最多 500 个字符。")]:
+        page = specialist.post(f"/cases/{consult_case}/consult/invitations", form, follow_redirects=True)
+        html = page.get_data(as_text=True)
+        assert f"邀请失败：{reason}" in html, (form, re.findall(r'class="flash[^"]*"[^>]*>([^<]*)', html))
+    specialist.post(f"/cases/{consult_case}/consult/invitations", {"username": "province.expert"})
+    again = specialist.post(f"/cases/{consult_case}/consult/invitations", {"username": "province.expert"},
+                            follow_redirects=True).get_data(as_text=True)
+    assert "邀请失败：该专家已在会诊室中。" in again
+
+
 def test_a_reader_outside_the_room_sees_the_panel_only_for_a_ready_recording(consult_case, browser, app):
     from referral.models import Recording, User
 

@@ -21,6 +21,8 @@
     "720p": { video: { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } }, maxBitrate: 1500000 }
   };
   var STATS_EVERY_MS = 2000;
+  var ANSWERED = { join: true, chat: true, "record-start": true, "record-stop": true };
+  var QUIET = { ice: true, leave: true, "offer:not_found": true, "answer:not_found": true };
   // Every time on the site is Beijing time (the footer says so), whatever the computer's clock zone.
   var TIME_FORMAT = { hour: "2-digit", minute: "2-digit", hour12: false, timeZone: "Asia/Shanghai" };
 
@@ -449,13 +451,17 @@
       if (peer && state.me && m.stats) { peer.remoteQuality = m.stats[state.me.sid] || null; renderParticipants(); }
     });
     socket.on("recording", showRecording);
-    socket.on("error", function (m) { if (m && m.event !== "ice") reportError(m); });
+    // Events sent with a reply hear of a refusal in the reply; of the others, a refused candidate or
+    // a signal to someone who has just left changes nothing the user can act on.
+    socket.on("error", function (m) {
+      if (m && !ANSWERED[m.event] && !QUIET[m.event] && !QUIET[m.event + ":" + m.error]) reportError(m);
+    });
   }
 
   function join() {
     setStatus(S.connecting || "Connecting…", "warn");
     state.socket.emit("join", { case_id: cfg.caseId }, function (ack) {
-      if (!ack || !ack.ok) { reportError(ack); setStatus((ack && ack.message) || S.error, "error"); return; }
+      if (!ack || !ack.ok) { reportError(ack, "join"); setStatus(describe(ack, "join"), "error"); return; }
       state.peers.forEach(function (p) { closePc(p); });
       Array.from(document.querySelectorAll("[data-peer]")).forEach(function (t) { t.remove(); });
       state.peers.clear();
@@ -491,10 +497,26 @@
     renderControls();
   }
 
-  function reportError(e) {
-    var text = (e && (e.message || e.error)) || String(e);
-    if (window.console) console.warn("consult:", e);
-    notice((S.error || "Error") + ": " + text);
+  /* A refusal (`{error, message, event}` from the server) or a browser exception, as a sentence in
+     the page's language; the server's own (English) message goes to the console only. */
+  var REFUSALS = {
+    "join:forbidden": "join", "join:not_found": "join", "chat:validation": "chat",
+    "record-start:conflict": "recordingRunning", "record-start:forbidden": "recordingForbidden",
+    "record-stop:forbidden": "recordingForbidden", "record-stop:not_found": "noRecording"
+  };
+  var MEDIA_ERRORS = {
+    NotAllowedError: "mediaDenied", SecurityError: "mediaDenied", NotReadableError: "mediaBusy",
+    AbortError: "mediaBusy"
+  };
+  function describe(e, event) {
+    var E = S.errors || {};
+    if (e && e.error) return E[REFUSALS[(event || e.event) + ":" + e.error]] || E[e.error] || E.failed || e.error;
+    if (e && (e.name === "NotFoundError" || e.name === "OverconstrainedError")) return S.noCamera;
+    return (e && E[MEDIA_ERRORS[e.name]]) || E.failed || String(e);
+  }
+  function reportError(e, event) {
+    if (window.console) console.warn("consult:", event || "", e);
+    notice(describe(e, event));
   }
 
   // ------------------------------------------------------------------ chat and recording
@@ -517,7 +539,7 @@
     var text = input.value.trim();
     if (!text || !state.joined) return;
     state.socket.emit("chat", { text: text }, function (ack) {
-      if (ack && ack.ok) input.value = ""; else reportError(ack);
+      if (ack && ack.ok) input.value = ""; else reportError(ack, "chat");
     });
   }
 
@@ -538,7 +560,7 @@
 
   function toggleRecording() {
     var event = state.recording ? "record-stop" : "record-start";
-    state.socket.emit(event, {}, function (ack) { if (!ack || !ack.ok) reportError(ack); });
+    state.socket.emit(event, {}, function (ack) { if (!ack || !ack.ok) reportError(ack, event); });
   }
 
   // ------------------------------------------------------------------ rendering
