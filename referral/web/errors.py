@@ -11,14 +11,14 @@ from werkzeug.exceptions import HTTPException
 
 from ..db import is_unavailable
 from ..disk_space import is_disk_full, storage_full
-from ..domain.errors import DomainError, StorageFull, Unavailable
+from ..domain.errors import DomainError, Unavailable
 
 log = logging.getLogger(__name__)
 
 UNAVAILABLE = "the database cannot be reached or is too busy right now; try again in a moment"
 
 PAGE_ERRORS = "referral.error_page"
-PAGES = (400, 403, 404, 405, 409, 413, 429, 500)
+PAGES = (400, 403, 404, 405, 409, 413, 429, 500, 503, 507)
 
 
 def status_of(exc: BaseException) -> int:
@@ -39,12 +39,6 @@ def error_page(exc: BaseException):
     detail = ""
     if isinstance(exc, CSRFError):
         detail = _("The form had expired or did not come from this site. Go back, reload the page and try again.")
-    elif isinstance(exc, StorageFull):
-        detail = _("The server's disk is full: nothing of this was saved. Ask the administrator to free space, "
-                   "then try again.")
-    elif isinstance(exc, Unavailable):
-        detail = _("The database cannot be reached at the moment. Wait a minute and try again; if it lasts, "
-                   "tell the administrator.")
     try:
         response = render_template(template, status=status, detail=detail)
     except Exception:  # pragma: no cover - last resort

@@ -176,7 +176,8 @@ def test_a_full_database_disk_is_a_clear_answer_not_a_crash(api, app, small_disk
     assert full[0].get_json()["error"] == "storage_full"
     assert api.get("village.doctor", "/api/v1/cases").get_json()["total"] == before  # reading goes on
     page = post_form(doctor, "/cases/new", {**NEW_CASE, "intent": "submit"})
-    assert page.status_code == 507 and "服务器磁盘已满" in page.get_data(as_text=True)  # the page says what to do
+    assert page.status_code == 507 and "服务器磁盘已满：本次内容未保存" in page.get_data(as_text=True)  # what to do
+    assert "出错了" not in page.get_data(as_text=True)
 
     filler.release()
     assert api.post("village.doctor", "/api/v1/cases", json=body).status_code == 201
