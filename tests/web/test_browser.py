@@ -169,6 +169,56 @@ def test_the_journey_of_a_case_through_four_browsers(browsers, live_server, arti
     assert browsers.foreign_requests() == []
 
 
+def test_typing_survives_a_dropped_link_and_is_forgotten_once_sent(browsers, live_server):
+    """A village doctor's link drops as she submits a long case: when she opens the form again the
+    text is back, and once the server has taken the case the next new form is empty."""
+    base = live_server.url
+    doctor = browsers.open("village.doctor")
+    doctor.goto(base + "/cases/new")
+    doctor.get_by_label("姓名").fill("程玉兰")
+    doctor.get_by_label("性别").select_option("female")
+    doctor.locator("label.urg-urgent").click()
+    doctor.get_by_label("主诉").fill("阵发性胸痛2天")
+    doctor.get_by_label("会诊问题").fill("是否为不稳定型心绞痛？")
+    doctor.wait_for_timeout(600)  # the page keeps what was typed after a short pause
+    doctor.context.set_offline(True)
+    doctor.get_by_role("button", name="提交上级医生").click()
+    doctor.wait_for_timeout(1000)
+    doctor.context.set_offline(False)
+
+    doctor.goto(base + "/cases/new")
+    assert doctor.get_by_label("姓名").input_value() == "程玉兰"
+    assert doctor.get_by_label("性别").input_value() == "female"
+    assert doctor.locator("label.urg-urgent input").is_checked()
+    assert doctor.get_by_label("会诊问题").input_value() == "是否为不稳定型心绞痛？"
+    assert "已恢复您在" in doctor.locator(".alert-kept").inner_text()
+
+    # Sent for real: the case exists, and the next new case starts empty.
+    doctor.get_by_role("button", name="提交上级医生").click()
+    doctor.wait_for_url(re.compile(r"/cases/\d+$"))
+    doctor.goto(base + "/cases/new")
+    assert doctor.get_by_label("姓名").input_value() == ""
+    assert doctor.locator(".alert-kept").count() == 0
+
+    # "Discard it" empties the fields and forgets them.
+    doctor.get_by_label("主诉").fill("头晕3天")
+    doctor.wait_for_timeout(600)
+    doctor.reload()
+    assert doctor.get_by_label("主诉").input_value() == "头晕3天"
+    doctor.locator(".alert-kept button").click()
+    assert doctor.get_by_label("主诉").input_value() == ""
+    doctor.reload()
+    assert doctor.get_by_label("主诉").input_value() == "" and doctor.locator(".alert-kept").count() == 0
+
+    # Signing out leaves nothing of it in the tab for the next person.
+    doctor.get_by_label("主诉").fill("咳嗽1周")
+    doctor.wait_for_timeout(600)
+    doctor.locator("details.menu summary").click()
+    doctor.get_by_role("button", name="退出登录").click()
+    doctor.wait_for_load_state()
+    assert not doctor.evaluate("() => Object.keys(sessionStorage).filter(k => k.startsWith('keep'))")
+
+
 def test_keyboard_only_sign_in(browsers, live_server):
     page = browsers.open(None)
     page.goto(live_server.url + "/login")

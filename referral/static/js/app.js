@@ -37,6 +37,103 @@
     setTimeout(function () { delete form.dataset.sent; }, 8000);
   });
 
+  /* What is typed into a form marked `data-keep` is kept in this tab (sessionStorage: gone when the
+     tab closes, never shared with another tab or account) until the server has taken it. A link
+     that drops at "submit", a reload, or a switch of language then costs nothing: the page puts
+     the text back into the empty fields and says so. A submission the server accepted ends with a
+     redirect (refusals show the form again with what was typed), so a redirect forgets it. */
+  var KEEP_HOURS = 12, SKIP_TYPES = { password: 1, hidden: 1, file: 1, submit: 1, button: 1, reset: 1 };
+  var user = document.body.dataset.user;
+  var store = null;
+  try { store = window.sessionStorage; } catch (e) { store = null; }
+
+  function keepKey(f) { return "keep:" + user + ":" + f.getAttribute("action"); }
+  function keptFields(f) {
+    return Array.prototype.filter.call(f.elements, function (e) {
+      return e.name && !SKIP_TYPES[e.type] && e.name !== "csrf_token" && !e.disabled;
+    });
+  }
+  function snapshot(f) {
+    var values = keptFields(f).map(function (e) {
+      return (e.type === "radio" || e.type === "checkbox") ? [e.name, e.value, e.checked] : [e.name, e.value];
+    });
+    var typed = values.some(function (v) { return v.length === 2 && v[1].trim(); });
+    try {
+      if (typed) store.setItem(keepKey(f), JSON.stringify({ at: Date.now(), values: values }));
+      else store.removeItem(keepKey(f));
+    } catch (e) { /* storage full or refused: nothing kept */ }
+  }
+  function restore(f, saved) {
+    var fields = keptFields(f), used = {}, restored = [];
+    saved.values.forEach(function (v) {
+      var n = (used[v[0]] = (used[v[0]] || 0) + 1);
+      var same = fields.filter(function (e) { return e.name === v[0]; });
+      if (v.length === 3) {  // a radio button or check box the person chose
+        var box = same.filter(function (e) { return e.value === v[1]; })[0];
+        if (box && v[2] && !box.checked) { box.checked = true; restored.push(box); }
+        return;
+      }
+      var field = same[n - 1];
+      if (field && v[1].trim() && !field.value.trim() && field.tagName !== "SELECT") {
+        field.value = v[1]; restored.push(field);
+      } else if (field && field.tagName === "SELECT" && v[1] && field.value !== v[1] && field.selectedIndex <= 0) {
+        field.value = v[1]; if (field.value === v[1]) restored.push(field);
+      }
+    });
+    return restored;
+  }
+  function announce(f, saved, restored) {  // the page says so, and offers to start again
+    var details = f.closest("details");
+    if (details) details.open = true;
+    var time = new Date(saved.at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    var note = el("p", { "class": "alert alert-kept", role: "status" },
+                  (document.body.dataset.tKept || "Restored what you typed at {time} and had not sent.").replace("{time}", time) + " ");
+    var discard = el("button", { type: "button", "class": "link" }, document.body.dataset.tDiscard || "Discard it");
+    discard.addEventListener("click", function () {
+      f.reset();  // back to what the page came with
+      restored.forEach(function (e) { e.dispatchEvent(new Event("change", { bubbles: true })); });
+      try { store.removeItem(keepKey(f)); } catch (e) { /* ignore */ }
+      note.remove();
+    });
+    note.appendChild(discard);
+    f.parentNode.insertBefore(note, f);
+  }
+  if (user && store) {
+    var nav = (performance.getEntriesByType && performance.getEntriesByType("navigation")[0]) || {};
+    if (nav.redirectCount > 0) {  // a submission was accepted: forget what was kept for it
+      Object.keys(store).forEach(function (k) {
+        if (k.indexOf("keep-sent:" + user + ":") === 0) {
+          store.removeItem(k); store.removeItem(k.replace("keep-sent:", "keep:"));
+        }
+      });
+    }
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-keep]"), function (f) {
+      if (!(nav.redirectCount > 0)) {  // the form is shown again: its last submission was not taken
+        try { store.removeItem(keepKey(f).replace("keep:", "keep-sent:")); } catch (e) { /* ignore */ }
+      }
+      var saved = null;
+      try { saved = JSON.parse(store.getItem(keepKey(f)) || "null"); } catch (e) { saved = null; }
+      if (saved && Date.now() - saved.at < KEEP_HOURS * 3600e3) {
+        var restored = restore(f, saved);
+        restored.forEach(function (e) { e.dispatchEvent(new Event("change", { bubbles: true })); });
+        if (restored.length) announce(f, saved, restored);
+      }
+      var save = debounce(function () { snapshot(f); }, 400);
+      f.addEventListener("input", save);
+      f.addEventListener("change", save);
+      f.addEventListener("submit", function () {
+        snapshot(f);
+        try { store.setItem(keepKey(f).replace("keep:", "keep-sent:"), "1"); } catch (e) { /* ignore */ }
+      });
+    });
+    // Signing out leaves nothing of this account's typing in the tab.
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-sign-out]"), function (f) {
+      f.addEventListener("submit", function () {
+        Object.keys(store).forEach(function (k) { if (/^keep(-sent)?:/.test(k)) store.removeItem(k); });
+      });
+    });
+  }
+
   var form = document.querySelector("[data-case-form]");
   if (!form) return;
   var t = form.dataset;
