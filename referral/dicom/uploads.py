@@ -109,12 +109,15 @@ def append_chunk(imaging: Imaging, upload: UploadSession, offset: int, stream: B
     """Append one chunk at `offset`; return the new offset (the bytes now safely on disk).
 
     A chunk sent with `Content-Encoding: gzip` is inflated as it is read; offsets and limits count
-    the file's own bytes, and what inflated before a dropped connection is kept like any prefix.
+    the file's own bytes. Such a chunk is kept only whole: gzip's checksum comes at its end, and a
+    damaged body inflates to wrong bytes before anything notices, so a chunk that fails or stops
+    early leaves the upload where it was (a plain chunk keeps what arrived: TCP delivered it intact).
     """
     limit = imaging.limits.max_chunk_bytes
     if length is not None and length > limit:
         raise TooLarge(f"a chunk may be at most {human_bytes(limit)}", limit=limit)
-    stream = decoded_body(stream, encoding, limit + 1)
+    decoded = decoded_body(stream, encoding, limit + 1)
+    compressed, stream = decoded is not stream, decoded
     path = part_path(imaging, upload)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "ab", buffering=0) as fh:
@@ -139,9 +142,15 @@ def append_chunk(imaging: Imaging, upload: UploadSession, offset: int, stream: B
                 written += len(chunk)
         except OSError as exc:
             if not is_disk_full(exc):
+                if compressed:
+                    fh.truncate(current)
                 raise
             fh.truncate(current)  # the chunk is sent again once there is room; it takes none meanwhile
             raise storage_full(exc, f"a chunk of upload {upload.token}") from None
+        except BaseException:
+            if compressed:
+                fh.truncate(current)  # unverified inflated bytes are no prefix of the file
+            raise
         finally:
             # What arrived before a dropped connection is kept: it is a correct prefix of the file.
             os.fsync(fh.fileno())

@@ -118,9 +118,12 @@ def test_a_bad_compressed_batch_is_refused_and_nothing_is_kept(api, samples, set
     assert listed["studies"] == []
 
 
-def test_compressed_chunks_of_a_resumable_upload_count_the_files_own_bytes(api, samples):
-    """Offsets are the file's bytes; a compressed chunk cut short keeps what inflated, and the
-    upload goes on from there."""
+def test_compressed_chunks_of_a_resumable_upload_count_the_files_own_bytes(api, samples, settings):
+    """Offsets are the file's bytes. A compressed chunk is kept only whole: one cut short or damaged
+    on the way leaves the upload where it was (its inflated bytes cannot be trusted before gzip's
+    checksum at the end), and the file that is finally stored is the one that was sent."""
+    import hashlib
+
     data = samples["us"][0].read_bytes()  # a multi-frame ultrasound clip, uncompressed
     cid = new_case(api, patient={"name": "王芳", "sex": "female", "birth_date": "1990-06-18"})
     start = api.post("village.doctor", f"/api/v1/cases/{cid}/uploads", json={"filename": "US.dcm", "size": len(data)})
@@ -132,12 +135,17 @@ def test_compressed_chunks_of_a_resumable_upload_count_the_files_own_bytes(api, 
     r = api.client.put(url, data=first, headers={**headers, "Upload-Offset": "0"})
     assert r.status_code == 200 and r.get_json()["offset"] == half
     assert len(first) < half  # fewer bytes over the link than the file's own
-    cut = gzip.compress(data[half:])[:-2000]  # the rest, cut short
-    r = api.client.put(url, data=cut, headers={**headers, "Upload-Offset": str(half)})
+    rest = gzip.compress(data[half:])
+    r = api.client.put(url, data=rest[:-2000], headers={**headers, "Upload-Offset": str(half)})  # cut short
     assert r.status_code == 422 and "ends early" in r.get_json()["message"]
-    kept = api.get("village.doctor", url).get_json()["offset"]
-    assert half < kept < len(data)
-    r = api.client.put(url, data=gzip.compress(data[kept:]), headers={**headers, "Upload-Offset": str(kept)})
+    assert api.get("village.doctor", url).get_json()["offset"] == half
+    damaged = bytearray(rest)
+    damaged[len(damaged) // 3] ^= 0x40  # one bit flipped on the way
+    r = api.client.put(url, data=bytes(damaged), headers={**headers, "Upload-Offset": str(half)})
+    assert r.status_code == 422, r.get_json()
+    assert api.get("village.doctor", url).get_json()["offset"] == half
+    r = api.client.put(url, data=rest, headers={**headers, "Upload-Offset": str(half)})
     assert r.status_code == 200 and r.get_json()["offset"] == len(data)
     done = api.post("village.doctor", url + "/complete")
     assert done.status_code == 201 and done.get_json()["studies"][0]["instances_added"] == 1
+    assert hashlib.sha256(data).hexdigest() in [p.name for p in stored_files(settings.data_dir)]
