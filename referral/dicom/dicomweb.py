@@ -238,10 +238,9 @@ def _metadata(instance: Instance, study_uid: str, series_uid: str) -> dict:
             ds.PatientName = decode_text(raw_name.value, charsets, person_name=True)
             ds.SpecificCharacterSet = "ISO_IR 192"
 
-        def bulk(elem) -> str:
-            return f"{base}/bulkdata/{elem.tag:08X}"
-
-        data = ds.to_json_dict(bulk_data_threshold=64 * 1024, bulk_data_element_handler=bulk)
+        # Every value but the pixels inline (InlineBinary): large ones besides the pixels are rare
+        # (an overlay, an icon), and a bulk data URI would need a route of its own for each.
+        data = ds.to_json_dict()
     if instance.frames:
         bits = instance.facts.get("bits_allocated", 16)
         data["7FE00010"] = {"vr": "OW" if bits > 8 and instance.transfer_syntax in _NATIVE else "OB",
@@ -264,10 +263,14 @@ def metadata(study_uid: str, series_uid: str | None = None, sop_uid: str | None 
 
 
 def _frame_numbers(frames: str, available: int) -> list[int]:
+    """The frames asked for, each once (PS3.18 lists them without repeats): a repeated number would let
+    one short URL ask for the same megabytes thousands of times."""
     try:
         numbers = [int(n) for n in frames.split(",")]
     except ValueError:
-        raise ValidationFailed("frame numbers are integers from 1", fields={"frames": frames}) from None
+        raise ValidationFailed("frame numbers are integers from 1", fields={"frames": frames[:100]}) from None
+    if len(set(numbers)) != len(numbers):
+        raise ValidationFailed("each frame may be asked for once", fields={"frames": "a number is repeated"})
     if not numbers or any(n < 1 or n > available for n in numbers):
         raise NotFound(f"no such frame; the image has {available}")
     return numbers
@@ -284,34 +287,53 @@ def retrieve_frames(study_uid: str, series_uid: str, sop_uid: str, frames: str):
     native = instance.transfer_syntax in _NATIVE
     content_type = "application/octet-stream" if native else \
         f"application/octet-stream; transfer-syntax={instance.transfer_syntax}"
-    parts = [_frame_bytes(path, instance, n) for n in numbers]
+    parts = _frames_bytes(path, instance, numbers)
     _audit("dicomweb.retrieve", studies, frames=len(numbers))
     boundary = secrets.token_hex(16)
-    body = b"".join(f"--{boundary}\r\nContent-Type: {content_type}\r\n\r\n".encode() + p + b"\r\n" for p in parts)
-    body += f"--{boundary}--\r\n".encode()
-    return Response(body, content_type=f'multipart/related; type="application/octet-stream"; boundary={boundary}')
+
+    def body():
+        for part in parts:
+            yield f"--{boundary}\r\nContent-Type: {content_type}\r\n\r\n".encode()
+            yield part
+            yield b"\r\n"
+        yield f"--{boundary}--\r\n".encode()
+
+    return Response(body(), content_type=f'multipart/related; type="application/octet-stream"; boundary={boundary}')
 
 
-def _frame_bytes(path: Path, instance: Instance, number: int) -> bytes:
+def _frames_bytes(path: Path, instance: Instance, numbers: list[int]) -> list[bytes]:
+    """The asked frames' bytes in the order asked, from one pass over the file."""
     structure = scan_file(path, imaging().limits)
     pixels = structure.pixels
     if pixels is None:
         raise NotFound("this instance has no pixel data")
+    if pixels.length is not None and structure.transfer_syntax == "1.2.840.10008.1.2.1.99":
+        raise NotFound("frames of deflated files are served rendered only")
     with open(path, "rb") as fh:
         if pixels.length is not None:
-            if structure.transfer_syntax == "1.2.840.10008.1.2.1.99":
-                raise NotFound("frames of deflated files are served rendered only")
             facts = instance.facts
             frame_bytes = (instance.rows * instance.columns * facts.get("samples", 1)
                            * facts.get("bits_allocated", 8) + 7) // 8
-            fh.seek(pixels.offset + (number - 1) * frame_bytes)
-            return fh.read(frame_bytes)
+            out = []
+            for number in numbers:
+                fh.seek(pixels.offset + (number - 1) * frame_bytes)
+                out.append(fh.read(frame_bytes))
+            return out
         fh.seek(pixels.offset)
         buffer = fh.read()
+    wanted, found = set(numbers), {}
     for index, fragments in enumerate(generate_fragmented_frames(buffer, number_of_frames=instance.frames)):
-        if index == number - 1:
-            return b"".join(fragments)
-    raise NotFound("no such frame")
+        if index + 1 in wanted:
+            found[index + 1] = b"".join(fragments)
+            if len(found) == len(wanted):
+                break
+    if len(found) != len(wanted):
+        raise NotFound("no such frame")
+    return [found[n] for n in numbers]
+
+
+_RENDER_FIELDS = {"size": "viewport", "format": "Accept", "frame": "frame", "preset": "preset", "window": "window",
+                  "quality": "quality"}  # a RenderRequest's field -> the request's parameter
 
 
 def _render_request(frame: int) -> RenderRequest:
@@ -324,19 +346,23 @@ def _render_request(frame: int) -> RenderRequest:
         try:
             window = (float(parts[0]), float(parts[1]))
         except (ValueError, IndexError):
-            raise ValidationFailed("window is center,width[,function]", fields={"window": args["window"]}) from None
+            raise ValidationFailed("window is center,width[,function]", fields={"window": args["window"][:100]}) from None
     size = None
     if args.get("viewport"):
         try:
             size = max(int(v) for v in args["viewport"].split(",")[:2])
         except ValueError:
-            raise ValidationFailed("viewport is width,height", fields={"viewport": args["viewport"]}) from None
+            raise ValidationFailed("viewport is width,height", fields={"viewport": args["viewport"][:100]}) from None
     try:
         quality = int(args.get("quality", 90))
+    except ValueError:
+        raise ValidationFailed("quality is a whole number from 1 to 100",
+                               fields={"quality": args["quality"][:100]}) from None
+    try:
         return RenderRequest(frame=frame, window=window, preset=args.get("preset") or None, size=size, format=fmt,
                              quality=quality)
-    except (RenderError, ValueError) as exc:
-        raise ValidationFailed(str(exc), fields={"query": str(exc)}) from None
+    except RenderError as exc:
+        raise ValidationFailed(str(exc), fields={_RENDER_FIELDS.get(exc.field, "query"): str(exc)}) from None
 
 
 @bp.get("/studies/<study_uid>/series/<series_uid>/instances/<sop_uid>/rendered")

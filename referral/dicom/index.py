@@ -62,15 +62,11 @@ def parse_study_query(args) -> StudyQuery:
         else:
             date_from = date_to = _dicom_date(date_range, "StudyDate")
     fields = {}
-    try:
-        limit = int(args.get("limit", 100))
-        offset = int(args.get("offset", 0))
-    except ValueError:
-        raise ValidationFailed("invalid paging", fields={"limit": "integers"}) from None
-    if not 1 <= limit <= MAX_RESULTS:
-        fields["limit"] = f"1..{MAX_RESULTS}"
-    if offset < 0:
-        fields["offset"] = "zero or more"
+    limit, offset = small_int(args.get("limit", "100")), small_int(args.get("offset", "0"))
+    if limit is None or not 1 <= limit <= MAX_RESULTS:
+        fields["limit"] = f"a whole number, 1..{MAX_RESULTS}"
+    if offset is None:
+        fields["offset"] = "a whole number, zero or more"
     case = args.get("case")
     case_id = small_int(case)
     if case is not None and case_id is None:

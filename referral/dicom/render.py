@@ -37,7 +37,11 @@ WHOLE_FILE_BYTES = 32 * 1024 * 1024
 
 
 class RenderError(ValueError):
-    """The frame cannot be shown; the message says why."""
+    """The frame cannot be shown; the message says why (and `field`, which part of the request)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -57,17 +61,17 @@ class RenderRequest:
 
     def __post_init__(self) -> None:
         if self.frame < 0:
-            raise RenderError("frame numbers start at 1")
+            raise RenderError("frame numbers start at 1", "frame")
         if self.preset is not None and self.preset not in PRESETS:
-            raise RenderError(f"unknown preset {self.preset!r}; one of {', '.join(PRESETS)}")
+            raise RenderError(f"unknown preset {self.preset[:40]!r}; one of {', '.join(PRESETS)}", "preset")
         if self.window is not None and (not all(math.isfinite(v) for v in self.window) or self.window[1] <= 0):
-            raise RenderError("the window needs a finite center and a width above zero")
+            raise RenderError("the window needs a finite center and a width above zero", "window")
         if self.size is not None and not 16 <= self.size <= 4096:
-            raise RenderError("size must be between 16 and 4096 pixels")
+            raise RenderError("size must be between 16 and 4096 pixels", "size")
         if self.format not in FORMATS:
-            raise RenderError("format must be jpeg or png")
+            raise RenderError("format must be jpeg or png", "format")
         if not 1 <= self.quality <= 100:
-            raise RenderError("quality must be between 1 and 100")
+            raise RenderError("quality must be between 1 and 100", "quality")
 
     @property
     def media_type(self) -> str:

@@ -228,3 +228,57 @@ def test_patient_data_is_stored_nowhere_but_a_rendered_frame_is_kept(api, loaded
         assert r.headers["X-Content-Type-Options"] == "nosniff", path
     assert api.client.get(case).headers["Cache-Control"] == "private, no-store"  # 401 too
     assert get(api, f"{base}/frames/1/rendered").headers["Cache-Control"] == "private, max-age=86400"
+
+
+def test_several_frames_in_the_order_asked_each_once(api, samples, tmp_path):
+    """A multi-frame ultrasound clip, as stored (JPEG) and decompressed: frames come back in the order
+    asked; a repeated frame number is refused (one short URL must not ask for the same megabytes
+    thousands of times)."""
+    clip = pydicom.dcmread(samples["us"][0])
+    native = pydicom.dcmread(samples["us"][0])
+    native.decompress()
+    native.SOPInstanceUID = native.file_meta.MediaStorageSOPInstanceUID = pydicom.uid.generate_uid()
+    native.save_as(tmp_path / "native.dcm", enforce_file_format=True)
+    case_id = new_case(api, patient=SAMPLE_PATIENTS["us"])
+    assert upload(api, "village.doctor", case_id, [samples["us"][0], tmp_path / "native.dcm"]).status_code == 201
+    size = len(native.PixelData) // int(native.NumberOfFrames)
+    frames = list(generate_frames(clip.PixelData, number_of_frames=int(clip.NumberOfFrames)))
+    for ds, expected in ((native, [native.PixelData[2 * size:3 * size], native.PixelData[:size]]),
+                         (clip, [frames[2], frames[0]])):
+        base = (f"/dicomweb/studies/{ds.StudyInstanceUID}/series/{ds.SeriesInstanceUID}"
+                f"/instances/{ds.SOPInstanceUID}")
+        assert [body for _, body in parts(get(api, f"{base}/frames/3,1"))] == expected
+        repeated = get(api, f"{base}/frames/" + ",".join(["1"] * 4000))
+        assert repeated.status_code == 422 and "frames" in repeated.get_json()["fields"]
+
+
+def test_each_bad_parameter_is_named(api, loaded):
+    uid = loaded["ct"]["study_uid"]
+    series, sop = _first(api, uid)
+    base = f"/dicomweb/studies/{uid}/series/{series}/instances/{sop}"
+    for path, field in [(f"{base}/rendered?quality=abc", "quality"), (f"{base}/rendered?quality=0", "quality"),
+                        (f"{base}/rendered?viewport=2,2", "viewport"), (f"{base}/rendered?preset=liver", "preset"),
+                        (f"{base}/rendered?window=40,-1", "window"), ("/dicomweb/studies?offset=abc", "offset"),
+                        ("/dicomweb/studies?limit=-1", "limit")]:
+        r = get(api, path)
+        assert r.status_code == 422 and list(r.get_json()["fields"]) == [field], (path, r.get_json())
+        assert "int()" not in r.get_data(as_text=True)  # no Python in the message
+
+
+def test_metadata_holds_its_values_and_points_only_at_the_frames(api, samples, tmp_path):
+    """Large values other than the pixels (here a 100 KB private blob) come inline: the only bulk data
+    URI is the frames', and it answers."""
+    ds = pydicom.dcmread(samples["ct"][0])
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = pydicom.uid.generate_uid()
+    block = ds.private_block(0x0009, "REFERRAL TEST", create=True)
+    block.add_new(0x01, "OB", bytes(range(256)) * 400)
+    ds.save_as(tmp_path / "blob.dcm", enforce_file_format=True)
+    case_id = new_case(api)
+    assert upload(api, "village.doctor", case_id, [tmp_path / "blob.dcm"]).status_code == 201
+    (item,) = get(api, f"/dicomweb/studies/{ds.StudyInstanceUID}/series/{ds.SeriesInstanceUID}/instances/"
+                       f"{ds.SOPInstanceUID}/metadata").get_json()
+    uris = [v["BulkDataURI"] for v in item.values() if "BulkDataURI" in v]
+    assert uris == [item["7FE00010"]["BulkDataURI"]]
+    assert get(api, uris[0][uris[0].index("/dicomweb/"):]).status_code == 200
+    back = pydicom.Dataset.from_json(item, bulk_data_uri_handler=lambda *_: b"")
+    assert back[0x0009, 0x1001].value == bytes(range(256)) * 400
