@@ -404,7 +404,7 @@ def store_instances(study_uid: str | None = None):
             name = f"part {count}"
             if staged is None:
                 receiver.intake.rejected.append(Rejection(
-                    name, f"parts must be application/dicom, not {_part_type(headers)}"))
+                    name, f"parts must be application/dicom, not {_part_type(headers)}", kind="not_accepted"))
                 continue
             im.store.sync_soon(staged.path, staged.sha256)  # the disk writes it while the file is judged
             receiver.take_written(name, staged)
@@ -414,7 +414,7 @@ def store_instances(study_uid: str | None = None):
                 if item.parsed.info.study_uid != study_uid:
                     intake.dicom.remove(item)
                     intake.rejected.append(Rejection(item.name, "the instance belongs to another study than the "
-                                                                "one in the URL"))
+                                                                "one in the URL", kind="study"))
         failed = [_failed(r) for r in intake.rejected]
         stored = []
         if intake.accepted:

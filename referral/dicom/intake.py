@@ -31,12 +31,23 @@ NOT_ACCEPTED = "not a DICOM file, a ZIP of DICOM files, a JPEG or PNG photo, or 
 
 @dataclass
 class Rejection:
+    """A file refused: `reason` says why in detail (English, for the API and support); `kind` says
+    what sort of refusal it is, so that a page can say it in its reader's language."""
+
     name: str
     reason: str
     too_large: bool = False
+    kind: str = "damaged"  # one of KINDS
+
+    def __post_init__(self) -> None:
+        if self.too_large:
+            self.kind = "too_large"
 
     def as_dict(self) -> dict:
-        return {"file": self.name, "reason": self.reason}
+        return {"file": self.name, "reason": self.reason, "kind": self.kind}
+
+
+KINDS = ("not_accepted", "empty", "too_large", "damaged", "archive", "patient", "duplicate", "study")
 
 
 @dataclass
@@ -125,7 +136,7 @@ class Receiver:
 
     def take_staged(self, name: str, staged: Staged) -> None:
         if staged.size == 0:
-            self.intake.rejected.append(Rejection(name, "the file is empty"))
+            self.intake.rejected.append(Rejection(name, "the file is empty", kind="empty"))
             return
         with open(staged.path, "rb") as fh:
             prefix = fh.read(132)
@@ -146,7 +157,7 @@ class Receiver:
             if parsed.info.encapsulated and self.check_pixels is not None:
                 self.check_pixels(str(parsed.path))
         except NotDicom:
-            self.intake.rejected.append(Rejection(label, NOT_ACCEPTED))
+            self.intake.rejected.append(Rejection(label, NOT_ACCEPTED, kind="not_accepted"))
             return
         except InvalidDicom as exc:
             self.intake.rejected.append(Rejection(label, str(exc)))
@@ -179,12 +190,13 @@ class Receiver:
             del self.intake.dicom[before[0]:]
             del self.intake.files[before[1]:]
             del self.intake.rejected[before[2]:]
-            self.intake.rejected.append(Rejection(name, str(exc)))
+            self.intake.rejected.append(Rejection(name, str(exc), kind="archive"))
             return
         self.intake.skipped.extend(f"{name}: {s}" for s in skipped)
         if len(self.intake.dicom) == before[0] and len(self.intake.files) == before[1] \
                 and len(self.intake.rejected) == before[2]:
-            self.intake.rejected.append(Rejection(name, "the archive holds no DICOM files, photos or PDFs"))
+            self.intake.rejected.append(Rejection(name, "the archive holds no DICOM files, photos or PDFs",
+                                                  kind="archive"))
 
     def _take_photo(self, name: str, staged: Staged, kind: str) -> None:
         from PIL import Image, UnidentifiedImageError
@@ -195,11 +207,13 @@ class Receiver:
                 if width * height > PHOTO_MAX_PIXELS:
                     self.intake.rejected.append(Rejection(
                         name, f"the photo is {width}×{height} pixels, more than {PHOTO_MAX_PIXELS // 1_000_000} "
-                        "million"))
+                        "million", kind="too_large"))
                     return
                 image.load()  # a truncated or corrupt photo fails here, not later on someone's screen
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-            self.intake.rejected.append(Rejection(name, f"the photo cannot be read ({exc})"))
+            # PIL's own words name the staging path: not for the person who sent the photo.
+            self.intake.rejected.append(Rejection(name, "the photo cannot be read (not a valid JPEG or PNG image, "
+                                                        "or damaged)"))
             return
         media = "image/jpeg" if kind == "jpeg" else "image/png"
         self.intake.files.append(FileItem(name, "photo", media, staged))

@@ -27,6 +27,7 @@ from ..services import attachments as service
 from ..services.inputs import small_int
 from ..web.blueprint import json_value, page_headers
 from ..web.errors import outage_error
+from ..web.i18n import label
 from . import imaging
 from . import uploads as upload_steps
 from .intake import ascii_name
@@ -99,6 +100,7 @@ def manifest(case_id: int, study_uid: str):
         study_uid=study.study_uid, description=study.description, modalities=study.modalities or [],
         total_bytes=study.total_bytes, instance_count=study.instance_count, safety=study.safety,
         patient={"name": display_name(study.patient_name), "id": study.patient_id, "sex": study.patient_sex,
+                 "sex_label": label("sex", study.patient_sex) if study.patient_sex else None,
                  "birth_date": study.patient_birth_date.isoformat() if study.patient_birth_date else None},
         date=study.study_date.isoformat() if study.study_date else None,
         presets={name: {"center": c, "width": w} for name, (c, w) in PRESETS.items()},

@@ -93,7 +93,9 @@ def _refuse(intake: Intake) -> None:
     if not intake.rejected:
         raise ValidationFailed("no file was sent (use the multipart field `file`)", fields={"file": "required"})
     first = intake.rejected[0]
-    raise ValidationFailed(f"nothing was attached: {first.name}: {first.reason}", fields=fields)
+    error = ValidationFailed(f"nothing was attached: {first.name}: {first.reason}", fields=fields)
+    error.details["rejected"] = rejected  # with each refusal's kind, as in a 201 answer
+    raise error
 
 
 def _publishing(session: Session, store: BlobStore, intake: Intake, work: Callable[[dict, set], T]) -> T:
@@ -251,7 +253,8 @@ def _index_one(session: Session, item: DicomItem, study: Study, change: StudyCha
     info = item.parsed.info
     if study.instance_count and not same_patient_header(_study_patient(study), _patient_of(info)):
         rejected.append(Rejection(item.name, "the patient in this file differs from the other images of the "
-                                             f"same study ({display_name(info.patient_name) or 'no name'})"))
+                                             f"same study ({display_name(info.patient_name) or 'no name'})",
+                                  kind="patient"))
         return
     same_file = (info.sop_uid in present and present[info.sop_uid] == files.existing_id(item.sha256)) \
         or taken.get(info.sop_uid) == item.sha256
@@ -261,7 +264,7 @@ def _index_one(session: Session, item: DicomItem, study: Study, change: StudyCha
         else:
             rejected.append(Rejection(item.name, "another file with the same SOP Instance UID (the same image, "
                                                  "perhaps encoded differently) is already in this study; the "
-                                                 "first one is kept"))
+                                                 "first one is kept", kind="duplicate"))
         return
     stored = files.get(item.sha256)
     series = series_of.get(info.series_uid)

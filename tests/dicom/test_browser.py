@@ -86,6 +86,14 @@ def test_viewer_first_image_scroll_window_level_measure(chromium, live_server, c
     page.wait_for_function("() => document.getElementById('dicom-viewer').dataset.index === '26'")
     page.keyboard.press("ArrowUp")
     page.wait_for_function("() => document.getElementById('dicom-viewer').dataset.index === '25'")
+    # Ctrl, Alt and Cmd combinations stay the browser's (Ctrl+S, Ctrl+R, Alt+Left): the viewer leaves them be.
+    for combo in ("{key: 's', ctrlKey: true}", "{key: 'r', metaKey: true}", "{key: 'ArrowLeft', altKey: true}"):
+        prevented = page.evaluate(f"""() => {{ const e = new KeyboardEvent('keydown',
+            Object.assign({combo}, {{bubbles: true, cancelable: true}})); document.body.dispatchEvent(e);
+            return e.defaultPrevented; }}""")
+        assert prevented is False, combo
+    assert page.get_attribute("#dicom-viewer", "data-index") == "25"
+    assert page.locator("[data-tool='scroll'][aria-pressed='true']").count() == 0
     page.keyboard.press("End")
     _wait_drawn(page, "/frames/1.jpg")
     assert page.get_attribute("#dicom-viewer", "data-index") == "47"
@@ -288,4 +296,23 @@ def test_uploading_after_signing_out_in_another_tab_says_so(chromium, live_serve
     page.wait_for_function("() => document.querySelector('.dv-status').textContent.includes('您已不在登录状态')")
     assert page.locator(".dv-results").inner_text() == ""  # nothing reported as refused
     assert api.get("village.doctor", f"/api/v1/cases/{cid}/attachments").get_json()["studies"] == []
+    context.close()
+
+
+def test_refused_files_are_told_in_the_pages_language(chromium, live_server, api, tmp_path):
+    """A note and an empty file dropped on the case page: nothing is added, the page says so, and
+    each file's reason reads in Chinese (the detailed English reason only in the line's tooltip)."""
+    cid = new_case(api)
+    (tmp_path / "notes.txt").write_text("血压 150/90，心率 96\n", encoding="utf-8")
+    (tmp_path / "empty.dcm").write_bytes(b"")
+    context, page = _open(chromium, live_server, "village.doctor")
+    page.goto(f"{live_server.url}/cases/{cid}")
+    page.locator(".dv-drop input[type=file]").set_input_files([str(tmp_path / "notes.txt"),
+                                                                str(tmp_path / "empty.dcm")])
+    page.wait_for_selector(".dv-results .dv-bad")
+    assert page.locator(".dv-status").inner_text() == "没有文件被添加。"
+    lines = page.locator(".dv-results .dv-bad").all_inner_texts()
+    assert sorted(lines) == ["未接收 — empty.dcm：文件是空的",
+                             "未接收 — notes.txt：不是 DICOM 文件、DICOM 文件的 ZIP 压缩包、JPEG 或 PNG 照片，也不是 PDF 报告"]
+    assert "not a DICOM file" in page.locator(".dv-results .dv-bad", has_text="notes.txt").get_attribute("title")
     context.close()

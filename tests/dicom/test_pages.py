@@ -65,6 +65,7 @@ def test_panel_upload_confirm_and_viewer(api, browser_client, samples):
     assert viewer.status_code == 200 and "窗宽/窗位" in viewer.get_data(as_text=True)
     manifest = specialist.get(f"/cases/{cid}/studies/{uid}/manifest.json").get_json()
     (series,) = manifest["series"]
+    assert manifest["patient"]["sex_label"] == "男"  # the key tags speak the page's language
     assert [i["number"] for i in series["images"]] == [1, 2, 3, 4]
     image = series["images"][0]
     assert image["pixel_spacing"] == [pytest.approx(0.683594), pytest.approx(0.683594)]

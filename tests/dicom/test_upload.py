@@ -235,7 +235,8 @@ def test_a_zip_mixing_studies_and_junk(api, samples):
                                "IMG/CT0001.dcm": samples["ct"][0].read_bytes()})
     body = upload(api, "village.doctor", cid, [(archive, "cd.zip")]).get_json()
     assert body["studies"][0]["instances_added"] == 1
-    assert body["rejected"] == [{"file": "cd.zip: notes/readme.txt", "reason": body["rejected"][0]["reason"]}]
+    assert body["rejected"] == [{"file": "cd.zip: notes/readme.txt", "reason": body["rejected"][0]["reason"],
+                                 "kind": "not_accepted"}]
     assert "not a DICOM file" in body["rejected"][0]["reason"]
     assert set(body["skipped"]) == {"cd.zip: DICOMDIR", "cd.zip: __MACOSX/._CT0001.dcm"}
 

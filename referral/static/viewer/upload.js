@@ -211,12 +211,22 @@
     });
     s.added += (body.attachments || []).length - (body.duplicate_files || 0);
     s.duplicates += body.duplicate_files || 0;
-    (body.rejected || []).forEach(function (r) { s.rejected.push(r.file + ": " + r.reason); });
+    (body.rejected || []).forEach(this.noteRejected, this);
+  };
+
+  /* A refused file, said in the page's language by the kind of refusal; the server's detailed
+     (English) reason goes into the line's tooltip for whoever supports the clinic. */
+  Uploader.prototype.noteRejected = function (r) {
+    var said = (this.t.kinds || {})[r.kind];
+    var text = (this.t.fileReason || "{file}: {why}").replace("{file}", r.file).replace("{why}", said || r.reason);
+    this.summary.rejected.push({ text: text, detail: said ? r.reason : "" });
   };
 
   Uploader.prototype.refused = function (response, names) {
     var body = response.body || {};
-    if (body.fields && response.status === 422) {
+    if (body.rejected && body.rejected.length) {
+      body.rejected.forEach(this.noteRejected, this);
+    } else if (body.fields && response.status === 422) {
       var s = this.summary;
       Object.keys(body.fields).forEach(function (k) { s.rejected.push(k + ": " + body.fields[k]); });
     } else {
@@ -389,17 +399,21 @@
   Uploader.prototype.finish = function () {
     var s = this.summary, t = this.t, list = this.results;
     this.bar.value = 100;
-    this.say(t.done || "Done.");
-    function item(text, cls) {
+    this.say(s.added || s.duplicates || !s.rejected.length ? (t.done || "Done.") : (t.nothing || "Nothing was added."));
+    function item(text, cls, detail) {
       var li = document.createElement("li");
       li.textContent = text;
       if (cls) li.className = cls;
+      if (detail) li.title = detail;
       list.appendChild(li);
     }
     if (s.added) item(fmt(t.added || "{n} added", s.added), "dv-ok");
     if (s.duplicates) item(fmt(t.duplicates || "{n} already here", s.duplicates));
     if (s.mismatch) item(t.mismatch || "Patient mismatch", "dv-warn");
-    s.rejected.forEach(function (r) { item((t.rejected || "Not accepted") + " — " + r, "dv-bad"); });
+    s.rejected.forEach(function (r) {
+      if (typeof r === "string") r = { text: r };
+      item((t.rejected || "Not accepted") + " — " + r.text, "dv-bad", r.detail);
+    });
     this.busy = false;
     this.refreshPanel();
   };

@@ -323,7 +323,7 @@
     if (!m || !slice) return;
     var image = slice.image, series = m.series[state.series];
     var rows = [
-      ["PatientName", m.patient.name], ["PatientID", m.patient.id], ["PatientSex", m.patient.sex],
+      ["PatientName", m.patient.name], ["PatientID", m.patient.id], ["PatientSex", m.patient.sex_label || m.patient.sex],
       ["PatientBirthDate", m.patient.birth_date], ["StudyDate", m.date], ["StudyDescription", m.description],
       ["Modality", series.modality], ["SeriesDescription", series.description], ["SeriesNumber", series.number],
       ["InstanceNumber", image.number], ["Rows × Columns", image.rows + " × " + image.columns],
@@ -499,7 +499,8 @@
     var target = ev.target;
     var typing = target && ((target.tagName === "INPUT" && target !== slider) || target.tagName === "TEXTAREA" ||
                             target.isContentEditable);
-    if (typing) return;
+    // Ctrl, Alt and Cmd combinations belong to the browser (reload, print, zoom, back).
+    if (typing || ev.ctrlKey || ev.altKey || ev.metaKey) return;
     var handled = true;
     switch (ev.key) {
       case "ArrowDown": case "ArrowRight": case "PageDown": case "j":
