@@ -29,6 +29,16 @@ LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 EARLIEST = date(1992, 1, 1)
 MAX_DAYS = 3660  # ten years: longer periods are a mistake in the form, not a report
 
+# The field messages of a bad filter: English, as the API gives them (a program contract); the
+# `/reports` page shows them in the reader's language (`views.field_messages`).
+AFTER_TO = "must not be after `to`"
+NOT_A_DATE = "a date as YYYY-MM-DD"
+TOO_EARLY = f"must be {EARLIEST.isoformat()} or later"
+TOO_LONG = "the period may span at most ten years"
+ZONE_CHANGED = "the time zone changed within the period"
+UNKNOWN_SPECIALTY = "unknown specialty; see GET /api/v1/specialties"
+NOT_A_FACILITY = "a facility id or code"
+
 GROUPINGS = ("tier", "facility", "specialty", "urgency", "month", "week")
 API_GROUPINGS = ("tier", "facility", "specialty", "urgency", "month")
 
@@ -70,7 +80,7 @@ class ReportFilter:
         first = LOCAL_TZ.utcoffset(datetime.combine(self.date_from, time(0)))
         last = LOCAL_TZ.utcoffset(datetime.combine(self.date_to, time(23, 59)))
         if first != last:  # cannot happen from 1992 on; refuse rather than shift some rows wrongly
-            raise ValidationFailed("invalid period", fields={"from": "the time zone changed within the period"})
+            raise ValidationFailed("invalid period", fields={"from": ZONE_CHANGED})
         return int(first.total_seconds())
 
     def with_period(self, date_from: date, date_to: date) -> "ReportFilter":
@@ -97,19 +107,19 @@ class ReportFilter:
         date_from = _date(args.get("from"), "from", fields) or (date_to - timedelta(days=364))
         if not fields:
             if date_from > date_to:
-                fields["from"] = "must not be after `to`"
+                fields["from"] = AFTER_TO
             elif date_from < EARLIEST:
-                fields["from"] = f"must be {EARLIEST.isoformat()} or later"
+                fields["from"] = TOO_EARLY
             elif (date_to - date_from).days >= MAX_DAYS:
-                fields["to"] = "the period may span at most ten years"
+                fields["to"] = TOO_LONG
         tier = _choice(args.get("tier"), "tier", Tier, fields)
         urgency = _choice(args.get("urgency"), "urgency", Urgency, fields)
         specialty = (args.get("specialty") or "").strip() or None
         if specialty is not None and specialty not in specialty_codes():
-            fields["specialty"] = "unknown specialty; see GET /api/v1/specialties"
+            fields["specialty"] = UNKNOWN_SPECIALTY
         facility = (args.get("facility") or "").strip() or None
         if facility is not None and len(facility) > 32:
-            fields["facility"] = "a facility id or code"
+            fields["facility"] = NOT_A_FACILITY
         if fields:
             raise ValidationFailed("invalid report filter", fields=fields)
         return cls(date_from, date_to, tier, facility, specialty, urgency)
@@ -129,7 +139,7 @@ def _date(raw: str | None, name: str, fields: dict[str, str]) -> date | None:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        fields[name] = "a date as YYYY-MM-DD"
+        fields[name] = NOT_A_DATE
         return None
 
 

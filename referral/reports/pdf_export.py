@@ -13,7 +13,6 @@ from markupsafe import Markup
 from ..pdf import font_face_css, render_pdf
 from ..pdf.fonts import FAMILY_STACK
 from . import document
-from .i18n import template_globals
 from .labels import facility_label, group_label, title
 
 TEMPLATE = "reports/report_pdf.html"
@@ -33,7 +32,7 @@ def report_html(report) -> str:
     doc = document.build(report, font_family=FAMILY_STACK, max_facilities=MAX_FACILITIES)
     return render_template(TEMPLATE, report=report, doc=doc, filters=filters,
                            jurisdiction=facility_label(report.jurisdiction) if report.jurisdiction else None,
-                           font_css=Markup(font_face_css()), **template_globals())
+                           font_css=Markup(font_face_css()))
 
 
 def report_pdf(report) -> bytes:

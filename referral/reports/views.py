@@ -2,7 +2,8 @@
 
 Thin adapters: parse the filter, call the report service, render. Doctors and
 specialists get the 403 page; a bad filter shows the form with the fields in
-error (422) and no figures.
+error (422) and no figures. The filter's field messages are the API's, in English;
+`field_messages` puts them in the reader's language here, at the page.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from ..web.blueprint import page_headers
 from ..web.i18n import current_locale, label
 from ..web.session import me
 from . import csv_export, document, xlsx_export
+from . import filters as report_filters
 from .filters import ReportFilter
 from .i18n import gettext as _
-from .i18n import template_globals
+from .i18n import init_template_i18n
+from .i18n import lazy_gettext as _l
 from .labels import facility_label
 
 bp = Blueprint("reports", __name__)
@@ -41,13 +44,12 @@ def page():
     session = db_session()
     report_service.require_admin(user)
     form = {k: request.args.get(k, "") for k in ("from", "to", "tier", "facility", "specialty", "urgency")}
-    context = {"form": form, "errors": {}, "options": _options(session, user), "report": None, "doc": None,
-               **template_globals()}
+    context = {"form": form, "errors": {}, "options": _options(session, user), "report": None, "doc": None}
     try:
         report_filter = ReportFilter.from_args(request.args)
         report = report_service.referral_report(session, user, report_filter)
     except ValidationFailed as exc:
-        context["errors"] = exc.fields
+        context["errors"] = field_messages(exc.fields)
         return render_template("reports/page.html", **context), 422
     form.update(report_filter.as_args())
     context.update(report=report, doc=document.build(report), export_args=report_filter.as_args(),
@@ -91,6 +93,33 @@ def _download(body: bytes, fmt: str, stem: str) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{stem}.{fmt}"'})
 
 
+# The field messages of a bad filter (English, from `filters` and the report service's `resolve_facility`)
+# as the page shows them.
+FIELD_MESSAGES = {
+    report_filters.AFTER_TO: _l("The start date must not be after the end date."),
+    report_filters.NOT_A_DATE: _l("Enter a date as YYYY-MM-DD."),
+    report_filters.TOO_EARLY: _l("Choose a date from %(date)s on.", date=report_filters.EARLIEST.isoformat()),
+    report_filters.TOO_LONG: _l("The period may span at most ten years."),
+    report_filters.ZONE_CHANGED: _l("The time zone changed within the period; choose a shorter one."),
+    report_filters.UNKNOWN_SPECIALTY: _l("Choose a specialty from the list."),
+    report_filters.NOT_A_FACILITY: _l("Choose a facility from the list."),
+    "no such facility": _l("Choose a facility from the list."),
+}
+CHOICES = ("tier", "urgency", "specialty", "facility")  # fields the form offers as a list of valid values
+
+
+def field_messages(fields: dict[str, str]) -> dict[str, str]:
+    """The field messages of a bad filter in the reader's language (the API keeps the English ones);
+    a message not known here gets a general one for its field ("one of …": choose an option)."""
+
+    def message(name: str, text: str) -> str:
+        if text in FIELD_MESSAGES:
+            return str(FIELD_MESSAGES[text])
+        return _("Choose one of the options.") if name in CHOICES else _("Check this field.")
+
+    return {name: message(name, text) for name, text in fields.items()}
+
+
 def _options(session, user) -> dict:
     """Choices of the filter form: tiers, the facilities of the jurisdiction by tier, specialties, urgencies."""
     facilities = report_service.filter_facilities(session, user)
@@ -110,4 +139,5 @@ def _options(session, user) -> dict:
 
 
 def init_reports(app: Flask) -> None:
+    init_template_i18n(app)  # the reports' templates translate with the reports' domain, the layout with the app's
     app.register_blueprint(bp)
