@@ -104,7 +104,7 @@ def _message(exc: DomainError) -> str:
         return _("The PDF could not be produced, so the advice was not issued (%(why)s). Shorten very long text "
                  "or remove key images, then sign again.", why=exc.message)
     if isinstance(exc, ValidationFailed):
-        if "password" in exc.fields:
+        if exc.fields.get("password") == "the password does not match":  # the only check left once the rest is right
             return _("The password does not match; the advice was not signed.")
         return _("Some fields are missing or invalid; see the marked fields.")
     return forms.domain_message(exc)
@@ -119,7 +119,16 @@ def form_errors(fields: dict[str, str]) -> dict[str, str]:
         "a key image is listed twice": _("An image is chosen twice."),
         "String should have at least 1 character": _("Required."),
     }
-    return {k: ours.get(v) or forms.translate_fields({k: v})[k] for k, v in keyed.items()}
+    return {k: ours.get(v) or _pydantic_message(v) or forms.translate_fields({k: v})[k] for k, v in keyed.items()}
+
+
+def _pydantic_message(text: str) -> str | None:
+    """The input model's own words for a few common refusals, in the reader's language."""
+    if text.startswith("Input should be '"):  # a choice outside the list
+        return _("Choose one of the options.")
+    if text in ("Field required", "String should have at least 1 character"):
+        return _("Required.")
+    return None
 
 
 def advice_data(form: MultiDict) -> dict[str, Any]:

@@ -30,6 +30,13 @@ def test_specialist_signs_advice_with_the_structured_form(api, browser_of, setti
     assert r.status_code == 422 and "阿莫西林胶囊" in r.get_data(as_text=True)  # what was typed is kept
     assert advice_versions(api, case_id) == []
 
+    # Nothing chosen and no password: the fields are marked in the page's language, and the banner does
+    # not blame the password.
+    r = post_advice(specialist, case_id, form_fields(disposition="", password=""))
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and "请从选项中选择。" in html and "Input should be" not in html
+    assert "密码不正确" not in html
+
     # A dose without a recommendation is pointed out on its row.
     r = post_advice(specialist, case_id, form_fields(rec_text=["阿莫西林胶囊", "", ""], rec_dose=["0.5 g tid", "2 片", ""]))
     html = r.get_data(as_text=True)
