@@ -23,7 +23,7 @@ from ..domain.privacy import mask_id_number
 from ..domain.specialties import specialty
 from ..models import Advice, Case, Facility
 from ..pdf import asset_url, font_face_css, render_pdf
-from .labels import VITAL_UNITS, Labels
+from .labels import Labels
 
 try:
     from zoneinfo import ZoneInfo
@@ -218,10 +218,10 @@ def _vitals(vitals: dict, t: Labels) -> list[dict]:
     out = []
     if vitals.get("bp_systolic") is not None or vitals.get("bp_diastolic") is not None:
         bp = f"{_num(vitals.get('bp_systolic'))}/{_num(vitals.get('bp_diastolic'))}"
-        out.append({"label": t.code("vital", "bp"), "value": f"{bp} {VITAL_UNITS['bp']}"})
+        out.append({"label": t.code("vital", "bp"), "value": f"{bp} {t.unit('bp')}"})
     for key in ("temperature_c", "heart_rate", "resp_rate", "spo2", "weight_kg", "glucose_mmol"):
         if vitals.get(key) is not None:
-            out.append({"label": t.code("vital", key), "value": f"{_num(vitals[key])} {VITAL_UNITS[key]}"})
+            out.append({"label": t.code("vital", key), "value": f"{_num(vitals[key])} {t.unit(key)}"})
     return out
 
 

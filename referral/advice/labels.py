@@ -89,8 +89,8 @@ _CODES: dict[str, dict[str, tuple[str, str]]] = {
     },
 }
 
-VITAL_UNITS = {"temperature_c": "℃", "heart_rate": "/min", "resp_rate": "/min", "bp": "mmHg", "spo2": "%",
-               "weight_kg": "kg", "glucose_mmol": "mmol/L"}
+VITAL_UNITS = {"temperature_c": "℃", "heart_rate": ("次/分", "/min"), "resp_rate": ("次/分", "/min"), "bp": "mmHg",
+               "spo2": "%", "weight_kg": "kg", "glucose_mmol": "mmol/L"}  # (zh, en) where they differ
 
 
 def language_of(locale: str | None) -> str:
@@ -106,6 +106,11 @@ class Labels:
 
     def __call__(self, key: str, **values) -> str:
         return _TEXT[key][self._i].format(**values)
+
+    def unit(self, vital: str) -> str:
+        """The unit of a vital sign as this language writes it (次/分 in Chinese, /min in English)."""
+        unit = VITAL_UNITS[vital]
+        return unit if isinstance(unit, str) else unit[self._i]
 
     def code(self, kind: str, value: str | None) -> str:
         if value is None:

@@ -12,6 +12,7 @@ from ..domain.sla import BREACH_ACTIONS
 from ..domain.vocabulary import URGENCY_ORDER, Tier
 from ..runtime import db_session
 from ..services import sla as sla_service
+from ..services.sla import MAX_MINUTES
 from ..web.blueprint import page_headers
 from ..web.forms import domain_message
 from ..web.session import me
@@ -47,8 +48,9 @@ def _windows(form) -> tuple[list[dict], dict[str, str]]:
                          "on_breach": cells["on_breach"]}
             for name in ("claim_minutes", "advice_minutes"):
                 minutes = small_int(cells[name])
-                if minutes is None:
-                    errors[key] = _("Enter whole minutes for both deadlines.")
+                if minutes is None or not 1 <= minutes <= MAX_MINUTES:
+                    errors[key] = _("Enter whole minutes from 1 to %(most)s (30 days) for both deadlines.",
+                                    most=MAX_MINUTES)
                 row[name] = minutes or 0
             if row["on_breach"] not in BREACH_ACTIONS:
                 errors[key] = _("Choose what happens on a breach.")

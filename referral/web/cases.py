@@ -18,6 +18,7 @@ from ..runtime import db_session
 from ..services import cases as case_service
 from ..services import drafts as draft_service
 from ..services import patients as patient_service
+from ..services.access import visible_case_ref
 from ..services.case_record import read_case_record
 from ..services.inputs import ICD10 as ICD10_CODE
 from ..services.inputs import CaseIn
@@ -206,6 +207,15 @@ def _case_page(case_id: int, *, status: int = 200, action_errors: dict | None = 
 @login_required
 def case_page(case_id: int):
     return _case_page(case_id)
+
+
+@bp.get("/cases/<int:case_id>/actions/<action>")
+@login_required
+def act_page(case_id: int, action: str):
+    """After a refused action the address bar shows the action's address; reloading it (a GET) shows
+    the case, not a 'method not allowed' page (a case out of the reader's scope stays a 404)."""
+    visible_case_ref(db_session(), me(), case_id)
+    return redirect(url_for("web.case_page", case_id=case_id))
 
 
 @bp.post("/cases/<int:case_id>/actions/<action>")

@@ -44,6 +44,8 @@ def test_bad_values_are_refused_and_others_may_not_edit(app, session):
     assert r.status_code == 422 and "field-error" in r.get_data(as_text=True)
     r = admin.post("/admin/sla", form(**{"routine.default.claim_minutes": "soon"}))
     assert r.status_code == 422
+    r = admin.post("/admin/sla", form(**{"routine.default.claim_minutes": "0"}))  # whole, but out of range
+    assert r.status_code == 422 and "1 到 43200（30 天）之间的整数分钟" in r.get_data(as_text=True)
     assert current_policy(session).window(Urgency.URGENT, Tier.TOWNSHIP).advice_minutes == 1440
     for name in ("township.admin", "township.specialist"):
         assert Browser(app, name).get("/admin/sla").status_code == 403

@@ -78,6 +78,11 @@ def test_submit_directly_and_the_specialist_sees_it_in_the_queue(signed_in):
     case_id = _case_id(r)
     queue = signed_in("township.specialist").get("/").get_data(as_text=True)
     assert f"/cases/{case_id}" in queue
+    page = doctor.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "96 次/分" in page and "/min" not in page  # units as Chinese writes them
+    # A refused action leaves its address in the address bar; reloading it shows the case again.
+    reloaded = doctor.get(f"/cases/{case_id}/actions/request_info")
+    assert reloaded.status_code == 302 and reloaded.headers["Location"].endswith(f"/cases/{case_id}")
 
 
 def test_edit_a_draft(signed_in):
