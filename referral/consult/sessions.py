@@ -12,7 +12,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -53,8 +53,11 @@ def _start_session(session: Session, user: User, case_id: int, now: datetime) ->
         assert current is not None
         return current, False
     session.flush()
-    append_event(session, case_id, user, "consult_started", now, session_id=current.id)
     return current, True
+
+
+def _people(consult: ConsultSession) -> set[int]:
+    return {p.user_id for p in consult.participants}
 
 
 def _close_stale(session: Session, consult: ConsultSession, live_sids: Collection[str], now: datetime) -> None:
@@ -74,9 +77,16 @@ def join_session(session: Session, user: User, case_id: int, sid: str, *, role: 
     now = now or utcnow()
     consult, started = _start_session(session, user, case_id, now)
     _close_stale(session, consult, set(live_sids) | {sid}, now)
+    before = _people(consult)
     participant = ConsultParticipant(session_id=consult.id, user_id=user.id, sid=sid, role=role, joined_at=now)
     session.add(participant)
     session.flush()
+    session.refresh(consult, ["participants"])
+    # A consult begins when a second person comes in: one person opening the room and leaving again
+    # (to check the camera, say) is no event of the case.
+    if len(before) == 1 and user.id not in before:
+        append_event(session, case_id, session.get(User, consult.started_by_id), "consult_started", now,
+                     session_id=consult.id)
     record_read(session, user, "consult.join", case=session.get(Case, case_id), ip=ip, role=role)
     return Joined(consult, participant, started)
 
@@ -104,6 +114,8 @@ def leave_session(session: Session, case_id: int, sid: str, *, live_sids: Collec
     if ended != 1:  # another process ended it first
         return None
     session.refresh(consult)
+    if len(_people(consult)) < 2:
+        return consult  # nobody met: no consult on the timeline (see `join_session`)
     append_event(session, case_id, None, "consult_ended", now, session_id=consult.id,
            started_at=consult.started_at.isoformat(), ended_at=now.isoformat(), duration_seconds=duration,
            participants=participant_summary(consult))
@@ -155,7 +167,12 @@ def recent_chat(session: Session, user: User, case_id: int, limit: int = 100) ->
 
 
 def past_sessions(session: Session, user: User, case_id: int) -> list[ConsultSession]:
+    """The consults of the case, newest first: sessions where at least two people met (and the one open now)."""
     require_member(session, user, case_id)
+    met = (select(ConsultParticipant.session_id).group_by(ConsultParticipant.session_id)
+           .having(func.count(func.distinct(ConsultParticipant.user_id)) > 1))
     return list(session.scalars(
-        select(ConsultSession).where(ConsultSession.case_id == case_id).order_by(ConsultSession.id.desc())
+        select(ConsultSession).where(ConsultSession.case_id == case_id)
+        .where(ConsultSession.id.in_(met) | ConsultSession.ended_at.is_(None))
+        .order_by(ConsultSession.id.desc())
     ))

@@ -120,6 +120,19 @@ def test_chat_is_rate_limited(sock, consult_case):
     assert doctor.is_connected(NS)
 
 
+def test_one_person_alone_in_the_room_is_no_consult(sock, consult_case, session):
+    """Opening the room to check the camera, twice, and leaving: nobody met, the timeline stays quiet."""
+    for _ in range(2):
+        doctor = sock("village.doctor")
+        join(doctor, consult_case)
+        doctor.emit("leave", {}, namespace=NS, callback=True)
+        doctor.disconnect(namespace=NS)
+    session.expire_all()
+    kinds = session.scalars(select(Event.kind).where(Event.case_id == consult_case, Event.kind.like("consult_%"))).all()
+    assert kinds == []
+    assert len(session.scalars(select(ConsultSession).where(ConsultSession.case_id == consult_case)).all()) == 2
+
+
 def test_a_session_starts_ends_and_keeps_its_chat_on_the_timeline(sock, consult_case, session):
     doctor, specialist = sock("village.doctor"), sock("county.specialist")
     join(doctor, consult_case)
