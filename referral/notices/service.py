@@ -14,7 +14,7 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -22,7 +22,7 @@ from pydantic import Field, model_validator
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from ..domain.errors import Forbidden, NotFound, TooLarge, ValidationFailed
+from ..domain.errors import Conflict, Forbidden, NotFound, TooLarge, ValidationFailed
 from ..domain.vocabulary import Role, Tier
 from ..models import EmergencyNotice, Facility, NoticeAttachment, NoticeTarget, Notification, User, utcnow
 from ..notifications import Kind, notify_users
@@ -115,14 +115,30 @@ def _watchers(session: Session, notice: EmergencyNotice) -> list[int]:
 # ------------------------------------------------------------------ sending
 
 
+REPEAT_WINDOW = timedelta(minutes=30)
+
+
 @transactional
 def send_notice(session: Session, author: User, data: dict, uploads: list[Upload] = (), *, data_dir: Path,
-                now: datetime | None = None) -> EmergencyNotice:
-    """Send a notice to every user of the targeted facilities, in one action."""
+                repeat: bool = False, now: datetime | None = None) -> EmergencyNotice:
+    """Send a notice to every user of the targeted facilities, in one action.
+
+    The same title and text sent by the same person within half an hour is refused (`conflict`, with
+    the earlier notice) unless `repeat`: the browser's back button brings the sent form back filled
+    in, and a second press would alarm every clinic twice. Reminding those who have not acknowledged
+    is `resend`'s job."""
     if not may_send(author):
         raise Forbidden("only the county admin sends emergency notices")
     parsed: NoticeIn = parse(NoticeIn, data)  # type: ignore[assignment]
     now = now or utcnow()
+    earlier = None if repeat else session.scalars(
+        select(EmergencyNotice).where(EmergencyNotice.author_id == author.id, EmergencyNotice.title == parsed.title,
+                                      EmergencyNotice.body == parsed.body,
+                                      EmergencyNotice.sent_at > now - REPEAT_WINDOW)
+        .order_by(EmergencyNotice.id.desc())).first()
+    if earlier is not None:
+        raise Conflict("the same notice was sent moments ago; send it again only on purpose (repeat)",
+                       notice_id=earlier.id, sent_at=earlier.sent_at.isoformat())
     facilities = _resolve_targets(session, author, parsed)
     stored = [_store(data_dir, u) for u in _check_uploads(uploads)]
     notice = EmergencyNotice(title=parsed.title, body=parsed.body, level=parsed.level, author_id=author.id,

@@ -45,14 +45,15 @@ def index():
                            manages={n.id for n, _t in rows if service.may_manage(session, user, n)})
 
 
-def _compose(values: MultiDict, errors: dict, status: int = 200, message: str | None = None):
+def _compose(values: MultiDict, errors: dict, status: int = 200, message: str | None = None,
+             repeat_of: int | None = None):
     user = me()
     if not service.may_send(user):
         abort(403)
     facilities = service.facilities_for_compose(db_session(), user)
     return render_template("notices/compose.html", values=values, errors=errors, message=message, levels=LEVELS,
                            tiers=[t.value for t in TARGET_TIERS], facilities=facilities,
-                           max_mb=MAX_ATTACHMENT_BYTES // (1024 * 1024)), status
+                           max_mb=MAX_ATTACHMENT_BYTES // (1024 * 1024), repeat_of=repeat_of), status
 
 
 @bp.route("/notices/new", methods=["GET", "POST"])
@@ -75,10 +76,16 @@ def compose():
     uploads = [Upload(f.filename or "", f.read(MAX_ATTACHMENT_BYTES + 1))
                for f in request.files.getlist("attachments") if f and (f.filename or "")]
     try:
-        notice = service.send_notice(db_session(), me(), data, uploads, data_dir=runtime().settings.data_dir)
+        notice = service.send_notice(db_session(), me(), data, uploads, data_dir=runtime().settings.data_dir,
+                                     repeat=form.get("repeat") == "1")
     except DomainError as exc:
         if exc.code == "forbidden":
             raise
+        if exc.code == "conflict" and "notice_id" in exc.details:
+            return _compose(form.copy(), {}, status=409, repeat_of=exc.details["notice_id"],
+                            message=_("This notice was sent a few minutes ago. To send it again on purpose, tick "
+                                      "the box below and send; to remind those who have not acknowledged it, use "
+                                      "its board."))
         fields = translate_fields(getattr(exc, "fields", None) or exc.details.get("fields", {}) or {})
         fields = {("audience" if k in ("tiers", "facility_ids") else k): v for k, v in fields.items()}
         return _compose(form.copy(), fields, status=exc.status, message=domain_message(exc))

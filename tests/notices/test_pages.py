@@ -81,3 +81,21 @@ def test_a_notice_without_an_audience_is_refused_with_the_form_kept(app):
     assert 'value="演练"' in html and "field-error" in html
     r = send(admin, attachments=[(io.BytesIO(b"MZ\x90"), "virus.exe")])
     assert r.status_code == 422 and "field-error" in r.get_data(as_text=True)
+
+
+def test_the_same_notice_twice_needs_a_second_thought(app, session):
+    """Back to the filled-in form after sending, and 'send' again: the page says it went out minutes ago
+    and sends a second alert only when ticked."""
+    admin = Browser(app, "county.admin")
+    assert send(admin, title="停水通知", body="明日8时至12时停水。").status_code == 302
+    count = len(session.scalars(select(EmergencyNotice)).all())
+    again = send(admin, title="停水通知", body="明日8时至12时停水。")
+    html = again.get_data(as_text=True)
+    assert again.status_code == 409 and "几分钟前刚刚发送过" in html and 'name="repeat"' in html
+    assert "明日8时至12时停水。" in html  # what was typed is still there
+    session.expire_all()
+    assert len(session.scalars(select(EmergencyNotice)).all()) == count
+    assert send(admin, title="停水通知", body="明日8时至12时停水。", repeat="1").status_code == 302
+    assert send(admin, title="停水通知（更正）", body="明日8时至12时停水。").status_code == 302  # a new text goes out
+    session.expire_all()
+    assert len(session.scalars(select(EmergencyNotice)).all()) == count + 2
