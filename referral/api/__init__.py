@@ -14,7 +14,7 @@ from ..models import User
 from ..runtime import db_session, runtime
 from ..services.auth import user_for_token
 from ..services.inputs import MAX_SMALL_INT
-from ..web.blueprint import data_headers, json_value
+from ..web.blueprint import data_headers, json_document
 from ..web.errors import outage_error
 from .openapi import Operation, Registry, flask_rule
 
@@ -78,7 +78,10 @@ def json_body() -> dict:
         raise TooLarge(f"the body is larger than {limit} bytes")
     if not raw.strip():
         return {}
-    data = json_value(request)
+    try:
+        data = json_document(request)
+    except ValueError as exc:
+        raise ValidationFailed(f"the body is {exc}", fields={"body": str(exc)}) from None
     if not isinstance(data, dict):
         raise ValidationFailed("the body must be a JSON object", fields={"body": "expected a JSON object"})
     return data
@@ -95,6 +98,22 @@ def int_arg(name: str, default: int) -> int:
     if abs(number) > MAX_SMALL_INT:
         raise ValidationFailed("invalid query parameter", fields={name: "out of range"})
     return number
+
+
+MAX_PER_PAGE = 100
+
+
+def page_args(default_per_page: int = 20) -> tuple[int, int]:
+    """`page` and `per_page` of a list from the query string; each out-of-range one is named."""
+    page, per_page = int_arg("page", 1), int_arg("per_page", default_per_page)
+    fields = {}
+    if page < 1:
+        fields["page"] = "1 or more"
+    if not 1 <= per_page <= MAX_PER_PAGE:
+        fields["per_page"] = f"from 1 to {MAX_PER_PAGE}"
+    if fields:
+        raise ValidationFailed("invalid query parameter", fields=fields)
+    return page, per_page
 
 
 def error_response(code: str, message: str, status: int, **extra):

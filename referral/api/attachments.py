@@ -11,16 +11,17 @@ from ..dicom.present import attach_result_json, case_attachments_json, inbox_stu
 from ..domain.errors import NotFound, ValidationFailed
 from ..runtime import db_session
 from ..services import attachments as service
-from ..services.inputs import MAX_SMALL_INT
+from ..services.inputs import MAX_SMALL_INT, refuse_control_characters
 from . import current_user, endpoint, json_body
 
 _MULTIPART = {"multipart/form-data": {"schema": {
     "type": "object", "properties": {"file": {"type": "array", "items": {"type": "string", "format": "binary"}}},
     "required": ["file"]}}}
-_RESULT = ("201: {attachments, studies (with instances_added, duplicates, safety), rejected [{file, reason}], "
+_RESULT = ("201: {attachments, studies (with instances_added, duplicates, safety), rejected [{file, reason, kind}], "
            "skipped}. Files that cannot be accepted are listed in `rejected` with the reason and nothing of them "
            "is stored; when no file is accepted the answer is 422 `validation` (or 413 `too_large`) naming each "
-           "file and its reason.")
+           "file and its reason. `kind` sorts the refusal for a page to word it: not_accepted, empty, too_large, "
+           "damaged, archive, patient, duplicate or study.")
 
 
 def _attach_response(result: service.AttachResult, case_id: int):
@@ -90,6 +91,7 @@ def confirm_case_study(id: int, study_uid: str):
     note = body.get("note", "")
     if not isinstance(note, str) or len(note) > 2000:
         raise ValidationFailed("invalid note", fields={"note": "text up to 2000 characters"})
+    refuse_control_characters(note=note)
     study = service.confirm_study(db_session(), current_user(), id, study_uid, note)
     return jsonify(study_json(study, id, instances=False))
 
@@ -131,7 +133,9 @@ _UPLOAD_BODY = {"application/json": {"schema": {"type": "object", "required": ["
           "starts); after a dropped connection `GET` the upload for its `offset` and continue from there. "
           "Finish with `POST .../complete`. Uploads expire after 7 days.")
 def start_case_upload(id: int):
-    upload = upload_steps.start_upload(db_session(), imaging(), current_user(), id, json_body())
+    body = json_body()
+    refuse_control_characters(filename=body.get("filename"), sha256=body.get("sha256"))
+    upload = upload_steps.start_upload(db_session(), imaging(), current_user(), id, body)
     return jsonify(upload_steps.upload_json(imaging(), upload, f"/api/v1/cases/{id}/uploads")), 201
 
 

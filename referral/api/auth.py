@@ -10,13 +10,16 @@ from pydantic import Field
 from ..runtime import db_session, runtime
 from ..services import auth as auth_service
 from ..services.inputs import Strict, parse
+from ..services.users import MAX_PASSWORD
 from . import bearer_token, current_user, endpoint, json_body
 from .serializers import ts, user_json
 
 
 class TokenIn(Strict):
+    verbatim_fields = frozenset({"password"})
+
     username: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=1, max_length=MAX_PASSWORD)
 
 
 @endpoint("/auth/token", "POST", "Exchange username and password for a bearer token", tag="auth", auth=False,

@@ -9,13 +9,13 @@ from ..consult import membership_changed
 from ..consult.invitations import invitation_json, invite_specialist, list_invitations, revoke_invitation
 from ..domain.errors import NotFound
 from ..runtime import db_session
-from ..services.inputs import Strict, parse
+from ..services.inputs import RowId, Strict, parse, small_int
 from . import current_user, endpoint, json_body
 
 
 class ConsultInviteIn(Strict):
     username: str | None = Field(default=None, max_length=64, description="the specialist to invite")
-    invitee_id: int | None = Field(default=None, description="or their user id (`username` wins when both)")
+    invitee_id: RowId | None = Field(default=None, description="or their user id (`username` wins when both)")
     note: str = Field(default="", max_length=500, description="why, shown on the case's timeline")
 
 
@@ -43,8 +43,9 @@ def list_consult_invitations(id: int):
           tag="consult", description="The invitee can no longer join or signal (within about 2 s on every server "
           "process) nor read the case through the invitation. 204.")
 def revoke_consult_invitation(id: int, invitation_id: str):
-    if not invitation_id.isdigit():
+    number = small_int(invitation_id)  # an id past what the column takes names no row either
+    if not number:
         raise NotFound("no such invitation")
-    revoke_invitation(db_session(), current_user(), id, int(invitation_id))
+    revoke_invitation(db_session(), current_user(), id, number)
     membership_changed(current_app, id)
     return "", 204

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from flask import jsonify, request
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from ..domain.errors import ValidationFailed
 from ..notifications import service
 from ..runtime import db_session
 from ..services.inputs import RowId, Strict, parse
-from . import current_user, endpoint, int_arg, json_body
+from . import current_user, endpoint, json_body, page_args
 
 
 class MarkReadIn(Strict):
     ids: list[RowId] = Field(default_factory=list, max_length=500, description="notification ids to mark read")
-    all: bool = Field(default=False, description="mark every notification of the caller read")
+    # A JSON boolean only: "yes", 1 or "false" marking everything read would be a surprise that cannot be undone.
+    all: StrictBool = Field(default=False, description="mark every notification of the caller read")
 
 
 def _flag(name: str) -> bool:
@@ -31,8 +32,9 @@ def _flag(name: str) -> bool:
     description="Each item: id, kind, case_id, notice_id, title (in the caller's language), link, created_at, "
     "read_at. The same items are pushed live as the Socket.IO `notification` event.")
 def list_notifications():
+    number, per_page = page_args()
     page = service.list_notifications(db_session(), current_user(), unread_only=_flag("unread"),
-                                      page=int_arg("page", 1), per_page=int_arg("per_page", 20))
+                                      page=number, per_page=per_page)
     return jsonify(items=[service.notification_json(n) for n in page.items], total=page.total, unread=page.unread,
                    page=page.page, per_page=page.per_page)
 

@@ -13,6 +13,7 @@ from ..domain.errors import Forbidden, NotFound, ValidationFailed
 from ..domain.workflow import ActorFacts
 from ..models import Case, ConsultInvitation, Facility, User, utcnow
 from ..services.actors import actor_facts
+from ..services.inputs import CONTROL_MESSAGE, MAX_SMALL_INT, has_control_character
 from ..services.rows import FacilityLabel
 from ..services.transaction import transactional
 from .rooms import require_member
@@ -27,11 +28,18 @@ def consult_link(case_id: int) -> str:
 
 
 def _invitee(session: Session, username: str | None, user_id: int | None) -> User:
-    invitee = None
+    """The account named by id or else by username; the refusal names the field that was given.
+    An id past what the column takes, or a name with a control character, names no account (and is
+    not sent to the database, which would refuse it)."""
     if user_id is not None:
-        invitee = session.get(User, user_id)
-    elif username and username.strip():
-        invitee = session.scalars(select(User).where(User.username == username.strip())).first()
+        invitee = session.get(User, user_id) if 1 <= user_id <= MAX_SMALL_INT else None
+        if invitee is None:
+            raise ValidationFailed("no such specialist", fields={"invitee_id": "no account with that id"})
+        return invitee
+    username = (username or "").strip()
+    invitee = None
+    if username and not has_control_character(username):
+        invitee = session.scalars(select(User).where(User.username == username)).first()
     if invitee is None:
         raise ValidationFailed("no such specialist", fields={"invitee": "no account with that username"})
     return invitee
@@ -55,6 +63,8 @@ def invite_specialist(
     note = (note or "").strip()
     if len(note) > MAX_NOTE:
         raise ValidationFailed("the note is too long", fields={"note": f"at most {MAX_NOTE} characters"})
+    if has_control_character(note):
+        raise ValidationFailed("the note contains a control character", fields={"note": CONTROL_MESSAGE})
     invitee = _invitee(session, username, invitee_id)
     if not may_be_invited(facts, actor_facts(invitee), invitee.active):
         reason = "already in the room" if invitee.id in facts.members else "only active specialists can be invited"
@@ -81,7 +91,7 @@ def revoke_invitation(session: Session, user: User, case_id: int, invitation_id:
     facts = require_member(session, user, case_id)
     if not may_invite(facts, actor_facts(user)):
         raise Forbidden("only a specialist who is or was assigned this case may revoke invitations")
-    invitation = session.get(ConsultInvitation, invitation_id)
+    invitation = session.get(ConsultInvitation, invitation_id) if 1 <= invitation_id <= MAX_SMALL_INT else None
     if invitation is None or invitation.case_id != case_id or invitation.revoked_at is not None:
         raise NotFound("no such invitation")
     now = now or utcnow()

@@ -15,8 +15,9 @@ from ..models import Case, User
 from ..runtime import db_session, runtime
 from ..services.actors import actor_facts
 from ..services.auth import user_for_token
+from ..services.inputs import CONTROL_MESSAGE
 from ..web.blueprint import page_headers
-from ..web.forms import domain_message
+from ..web.forms import domain_message, translate_fields
 from . import membership_changed
 from .invitations import MAX_NOTE, invitable_specialists, invite_specialist, list_invitations, revoke_invitation
 from .recordings import list_recordings, open_recording
@@ -168,6 +169,8 @@ def invite(id: int):
 def _describe(exc: DomainError) -> str:
     """Why an invitation could not be made or revoked, in the user's language."""
     fields = getattr(exc, "fields", None) or {}
+    if fields.get("note") == CONTROL_MESSAGE:
+        return translate_fields(fields)["note"]  # the web app's sentence for it (its catalog is merged in)
     if "note" in fields:
         return _("The note is too long: at most %(n)s characters.", n=MAX_NOTE)
     reasons = {

@@ -252,8 +252,13 @@ class NotificationPage:
 def list_notifications(session: Session, user: User, *, unread_only: bool = False, page: int = 1,
                        per_page: int = 20) -> NotificationPage:
     """The user's own notifications, newest first."""
-    if page < 1 or not 1 <= per_page <= 100:
-        raise ValidationFailed("invalid page", fields={"page": "page >= 1 and 1 <= per_page <= 100"})
+    fields = {}
+    if page < 1:
+        fields["page"] = "1 or more"
+    if not 1 <= per_page <= 100:
+        fields["per_page"] = "from 1 to 100"
+    if fields:
+        raise ValidationFailed("invalid page", fields=fields)
     stmt = select(Notification).where(Notification.recipient_id == user.id)
     if unread_only:
         stmt = stmt.where(Notification.read_at.is_(None))

@@ -19,8 +19,9 @@ from ..domain.vocabulary import Role
 from ..models import AuditEntry, Facility, Partnership, User
 from .actors import actor_facts, facility_subtree
 from .auth import end_sessions, hash_password
+from .inputs import has_control_character
 from .transaction import transactional
-from .users import MIN_PASSWORD, validate_new_user
+from .users import password_problem, profile_problems, role_problems, validate_new_user
 
 MAX_USERS_LISTED = 500
 
@@ -103,6 +104,8 @@ def list_users(session: Session, admin: User, *, query: str = "", facility_id: i
     if facility_id is not None:
         stmt = stmt.where(User.facility_id == facility_id)
     q = (query or "").strip()
+    if has_control_character(q):
+        return []  # no stored name holds one, and PostgreSQL refuses NUL even in a search
     if q:
         pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         stmt = stmt.where(or_(User.username.like(pattern, escape="\\"), User.display_name.like(pattern, escape="\\")))
@@ -151,7 +154,7 @@ def create_account(session: Session, admin: User, *, username: str, password: st
                    facility_id: int, roles: list[str], specialties: list[str], title: str = "") -> User:
     """A new account at a facility of the jurisdiction."""
     username = (username or "").strip().lower()
-    validate_new_user(username, password, list(roles), list(specialties))
+    validate_new_user(username, password, list(roles), list(specialties), display_name=display_name, title=title)
     _check_roles(admin, list(roles), list(specialties))
     if facility_id not in jurisdiction(session, admin):
         raise ValidationFailed("cannot save the account", fields={"facility_id": "not a facility you manage"})
@@ -171,7 +174,8 @@ def update_account(session: Session, admin: User, user_id: int, *, display_name:
                    roles: list[str], specialties: list[str]) -> User:
     """Change an account's name, title, roles and specialties."""
     user = get_user(session, admin, user_id)
-    validate_new_user(user.username, "x" * MIN_PASSWORD, list(roles), list(specialties))
+    if fields := {**profile_problems(display_name, title), **role_problems(list(roles), list(specialties))}:
+        raise ValidationFailed("cannot save the account", fields=fields)
     _check_roles(admin, list(roles), list(specialties))
     if user.id == admin.id and Role.ADMIN.value not in roles and not _is_sysadmin(admin):
         raise ValidationFailed("cannot save the account", fields={"roles": "you cannot remove your own admin role"})
@@ -203,8 +207,8 @@ def reset_password(session: Session, admin: User, user_id: int, new_password: st
     user = get_user(session, admin, user_id)
     if user.id == admin.id:
         raise Forbidden("change your own password on your account page, with your current password")
-    if len(new_password or "") < MIN_PASSWORD:
-        raise ValidationFailed("password too short", fields={"password": f"at least {MIN_PASSWORD} characters"})
+    if (problem := password_problem(new_password)) is not None:
+        raise ValidationFailed("cannot set this password", fields={"password": problem})
     _require_may_manage(admin, user)
     user.password_hash = hash_password(new_password)
     end_sessions(session, user)

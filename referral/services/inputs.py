@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
+                      model_validator)
 
 from ..domain.errors import ValidationFailed
 from ..domain.specialties import specialty_codes
@@ -26,8 +27,53 @@ _UID = r"[0-9]+(?:\.[0-9]+)*"
 KEY_IMAGE = re.compile(rf"^(?P<study>{_UID})/(?P<series>{_UID})/(?P<sop>{_UID})/(?P<frame>[1-9][0-9]{{0,5}})$")
 
 
+# Control characters (Unicode category Cc) but tab, line feed and carriage return, which typed text
+# has; and the bidirectional embeddings, overrides and isolates, which make text read otherwise than
+# it is stored. No one types them into a clinical record: they come from a program or a paste, print
+# as nothing or garble a line, and PostgreSQL refuses NUL in text outright.
+CONTROL_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+CONTROL_MESSAGE = "contains a control character"
+
+
+def has_control_character(value: Any) -> bool:
+    """Whether a text, or any text inside a list, tuple, set or dict, holds a control character."""
+    if isinstance(value, str):
+        return CONTROL_CHARACTER.search(value) is not None
+    if isinstance(value, dict):
+        return any(has_control_character(k) or has_control_character(v) for k, v in value.items())
+    if isinstance(value, list | tuple | set | frozenset):
+        return any(has_control_character(v) for v in value)
+    return False
+
+
+def control_character_fields(**texts: Any) -> dict[str, str]:
+    """The named texts that hold a control character, as `ValidationFailed` fields (for input that
+    does not come through a `Strict` model: forms, loose JSON bodies)."""
+    return {name: CONTROL_MESSAGE for name, text in texts.items() if has_control_character(text)}
+
+
+def refuse_control_characters(**texts: Any) -> None:
+    """Refuse input where any of the named texts holds a control character."""
+    if fields := control_character_fields(**texts):
+        raise ValidationFailed("some fields contain control characters", fields=fields)
+
+
 class Strict(BaseModel):
+    """The base of every service input: unknown fields are refused, text is trimmed, and no text
+    field (nor a text inside a list or a nested model) holds a control character."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    # Secrets taken as typed: compared with a hash, never stored or shown, and refusing one at sign-in
+    # could lock out an account whose password was set before this rule.
+    verbatim_fields: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.field_name not in cls.verbatim_fields and has_control_character(value):
+            raise ValueError(CONTROL_MESSAGE)
+        return value
 
 
 class PatientIn(Strict):
@@ -168,6 +214,8 @@ class AdviceIn(Strict):
 
 
 class IssueAdviceIn(Strict):
+    verbatim_fields = frozenset({"password"})
+
     advice: AdviceIn
     password: Annotated[str, Field(min_length=1, max_length=200)]
 

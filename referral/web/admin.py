@@ -126,11 +126,20 @@ def user_detail(user_id: int):
     return redirect(url_for("web.user_detail", user_id=user_id))
 
 
+def _active_flag() -> bool:
+    """The account page's deactivate and reactivate buttons send 1 or 0; anything else (a missing
+    field, a script's mistake) is refused rather than read as "deactivate"."""
+    value = request.form.get("active")
+    if value not in ("0", "1"):
+        abort(400)
+    return value == "1"
+
+
 @bp.post("/admin/users/<int:user_id>/active")
 @login_required
 def user_active(user_id: int):
     admin = _require_admin()
-    active = request.form.get("active") == "1"
+    active = _active_flag()
     try:
         account = admin_service.set_active(db_session(), admin, user_id, active)
     except DomainError as exc:

@@ -5,6 +5,7 @@ keep patient data out of shared caches and off the browser's disk."""
 from __future__ import annotations
 
 from flask import Blueprint, Request, Response
+from werkzeug.exceptions import BadRequest
 
 bp = Blueprint("web", __name__)
 
@@ -50,6 +51,17 @@ def json_value(request: Request):
     """The request's body as JSON, whatever its Content-Type says; None when it is not JSON at all, or
     nested deeper than the parser goes (no request of ours looks like that: it is not a crash either)."""
     try:
-        return request.get_json(silent=True, force=True)
-    except RecursionError:
+        return json_document(request)
+    except ValueError:
         return None
+
+
+def json_document(request: Request):
+    """The request's body as JSON, whatever its Content-Type says. A body that is not JSON raises
+    ValueError saying so, so that the caller can tell it from valid JSON of the wrong shape."""
+    try:
+        return request.get_json(force=True)
+    except BadRequest:
+        raise ValueError("not valid JSON") from None
+    except RecursionError:
+        raise ValueError("nested too deeply") from None

@@ -4,6 +4,7 @@ again with what the user typed and a message next to each field in error."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask_babel import gettext as _
@@ -13,7 +14,7 @@ from werkzeug.datastructures import MultiDict
 
 from ..domain.errors import DomainError, RoutingError, ValidationFailed
 from ..domain.icd10 import lookup as icd10_lookup
-from ..services.inputs import ACTION_INPUTS, CaseIn, Strict, small_int
+from ..services.inputs import ACTION_INPUTS, CONTROL_MESSAGE, CaseIn, Strict, small_int
 
 VITALS = ("temperature_c", "heart_rate", "resp_rate", "bp_systolic", "bp_diastolic", "spo2", "weight_kg",
           "glucose_mmol")
@@ -40,7 +41,10 @@ _KNOWN_MESSAGES = {
     "this username is taken": _l("This username is taken."),
     "you cannot remove your own admin role": _l("You cannot remove your own administrator role."),
     "you cannot deactivate your own account": _l("You cannot deactivate your own account."),
+    CONTROL_MESSAGE: _l("Contains a control character (an invisible character, perhaps pasted from another "
+                        "program); remove it."),
 }
+_AT_MOST = re.compile(r"^at most (\d+) characters$")
 
 
 def _message(err: dict) -> str:
@@ -70,7 +74,14 @@ def _message(err: dict) -> str:
 
 def translate_fields(fields: dict[str, str]) -> dict[str, str]:
     """Field messages from a service's `ValidationFailed`, in the user's language."""
-    return {k: str(_KNOWN_MESSAGES.get(v, v)) for k, v in fields.items()}
+    return {k: _translate_field(v) for k, v in fields.items()}
+
+
+def _translate_field(message: str) -> str:
+    """One service message in the user's language; a length limit is one sentence whatever the number."""
+    if (limit := _AT_MOST.match(message)) is not None:
+        return _("At most %(n)s characters.", n=int(limit[1]))
+    return str(_KNOWN_MESSAGES.get(message, message))
 
 
 def validate(model: type[Strict], data: dict[str, Any]) -> tuple[Strict | None, dict[str, str]]:
