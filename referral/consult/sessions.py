@@ -20,6 +20,7 @@ from ..domain.consult import duration_seconds
 from ..domain.errors import ValidationFailed
 from ..models import Case, ConsultParticipant, ConsultSession, Event, User, utcnow
 from ..services.access import record_read
+from ..services.inputs import refuse_control_characters
 from ..services.transaction import transactional
 from .rooms import require_member
 from .timeline import append_event
@@ -150,6 +151,7 @@ def post_chat(session: Session, user: User, case_id: int, text: object, *, now: 
     text = text.strip()
     if len(text) > MAX_CHAT:
         raise ValidationFailed("message too long", fields={"text": f"at most {MAX_CHAT} characters"})
+    refuse_control_characters(text=text)
     now = now or utcnow()
     consult = open_session(session, case_id)
     event = append_event(session, case_id, user, "consult_chat", now, session_id=consult.id if consult else None, text=text)

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from ..dicom.intake import DicomItem, Intake, Rejection
+from ..dicom.intake import display_name as intake_display_name
 from ..dicom.parse import InstanceInfo
 from ..dicom.safety import (
     Difference, PatientFacts, Safety, compare_patient, display_name, may_attach, may_confirm,
@@ -36,7 +37,7 @@ from .access import case_filter, record_read, visible_case, visible_case_ref
 from .actors import actor_facts, scope_of
 from .case_view import CaseView, load_case_view
 from .cases import case_facts
-from .inputs import MAX_SMALL_INT
+from .inputs import MAX_SMALL_INT, refuse_control_characters
 from .statements import plain_rows
 from .transaction import transactional
 
@@ -367,6 +368,7 @@ def confirm_study(session: Session, user: User, case_id: int, study_uid: str, no
         raise Forbidden("only a doctor of the sending facility confirms the patient of a study")
     if study.safety != Safety.MISMATCH:
         raise Conflict("this study is not waiting for confirmation", safety=study.safety)
+    refuse_control_characters(note=note)
     study.safety = Safety.CONFIRMED.value
     study.confirmed_by_id = user.id
     study.confirmed_at = now
@@ -654,7 +656,8 @@ def start_upload(session: Session, user: User, case_id: int, filename: str, size
         raise ValidationFailed("invalid upload", fields=fields)
     if size > max_bytes:
         raise TooLarge(f"{filename}: the file is larger than the upload limit", limit=max_bytes)
-    upload = UploadSession(token=secrets.token_urlsafe(24), case_id=case.id, user_id=user.id, filename=filename[:255],
+    upload = UploadSession(token=secrets.token_urlsafe(24), case_id=case.id, user_id=user.id,
+                           filename=intake_display_name(filename),  # no directories, no control characters
                            size=size, sha256=sha256.lower() if sha256 else None, created_at=now,
                            expires_at=now + UPLOAD_TTL)
     session.add(upload)

@@ -111,6 +111,13 @@ def test_malformed_messages_are_refused_without_harm(sock, consult_case):
     assert len(received(doctor, "offer")) == 1
 
 
+def test_a_chat_line_with_a_control_character_is_refused(sock, consult_case):
+    doctor = sock("village.doctor")
+    join(doctor, consult_case)
+    answer = doctor.emit("chat", {"text": "血压\u0000150/90"}, namespace=NS, callback=True)
+    assert not answer["ok"] and answer["error"] == "validation" and "text" in answer["fields"]
+
+
 def test_chat_is_rate_limited(sock, consult_case):
     doctor = sock("village.doctor")
     join(doctor, consult_case)

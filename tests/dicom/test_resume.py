@@ -81,6 +81,16 @@ def test_invalid_starts_and_cancel(api):
     assert no_offset.status_code == 404
 
 
+def test_a_name_with_directories_or_control_characters_is_kept_clean(api, session, users):
+    """The page's route passes the browser's file name as it came: the service keeps only the name."""
+    from referral.services.attachments import start_upload
+
+    cid = new_case(api)
+    upload = start_upload(session, users["village.doctor"], cid, "影像/../CT\x00\x07一.dcm", 10, None, 1000)
+    session.commit()
+    assert upload.filename == "CT一.dcm"
+
+
 def test_abandoned_uploads_are_swept(api, session, settings):
     from datetime import timedelta
 

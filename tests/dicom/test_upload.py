@@ -119,6 +119,8 @@ def test_mismatched_patient_is_hidden_from_the_specialist_until_confirmed(api, s
     denied = api.post("township.specialist", f"/api/v1/cases/{cid}/studies/{uid}/confirm", json={})
     assert denied.status_code == 404
 
+    nul = api.post("village.doctor", f"/api/v1/cases/{cid}/studies/{uid}/confirm", json={"note": "已核对\u0000"})
+    assert nul.status_code == 422 and "note" in nul.get_json()["fields"]  # PostgreSQL could not store it
     confirmed = api.post("village.doctor", f"/api/v1/cases/{cid}/studies/{uid}/confirm",
                          json={"note": "已核对：患者曾用名"})
     assert confirmed.status_code == 200 and confirmed.get_json()["safety"]["status"] == "confirmed"
