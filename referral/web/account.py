@@ -56,13 +56,18 @@ def logout():
 def change_password():
     if request.method == "GET":
         return render_template("auth/password.html", errors={})
-    new_password = request.form.get("new_password") or ""
-    if new_password != (request.form.get("confirm_password") or ""):
-        return render_template("auth/password.html",
-                               errors={"confirm_password": _("The two new passwords differ.")}), 422
+    current, new_password = request.form.get("current_password") or "", request.form.get("new_password") or ""
+    errors = {}
+    if not current:
+        errors["current_password"] = _("Required.")
+    if not new_password:
+        errors["new_password"] = _("Required.")
+    elif new_password != (request.form.get("confirm_password") or ""):
+        errors["confirm_password"] = _("The two new passwords differ.")
+    if errors:  # every field's problem at once, and an empty field is not a wrong password
+        return render_template("auth/password.html", errors=errors), 422
     try:
-        user_service.change_own_password(db_session(), me(), request.form.get("current_password") or "",
-                                         new_password)
+        user_service.change_own_password(db_session(), me(), current, new_password)
     except ValidationFailed as exc:
         return render_template("auth/password.html", errors=translate_fields(exc.fields)), 422
     sign_in(me())  # this browser stays signed in with the new epoch; every other session has ended

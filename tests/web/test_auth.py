@@ -100,6 +100,11 @@ def test_password_change_refusals_keep_the_user_informed(signed_in):
                                                 "new_password": "short", "confirm_password": "short"})
     assert r.status_code == 422
     assert "至少8个字符" in r.get_data(as_text=True)
+    # Nothing typed: each empty field says it is required, at once, and nobody is told their password is wrong.
+    r = post_form(client, "/account/password", {"current_password": "", "new_password": "",
+                                                "confirm_password": ""})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and html.count("必填。") == 2 and "当前密码不正确" not in html
 
 
 def test_guessing_the_current_password_is_rate_limited(signed_in):
