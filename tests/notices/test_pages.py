@@ -34,6 +34,7 @@ def test_compose_send_read_acknowledge_and_watch(app, session):
     assert re.search(r"data-outstanding-count>\s*286\s*<", board) and re.search(r"data-acked-count>\s*0\s*<", board)
 
     doctor = Browser(app, "village.doctor")
+    assert "有 1 条应急通知等待本机构确认" in doctor.get("/").get_data(as_text=True)  # the home page says so first
     listing = doctor.get("/notices").get_data(as_text=True)
     assert "发热病例聚集预警" in listing
     shown = doctor.get(f"/notices/{notice.id}").get_data(as_text=True)
@@ -46,6 +47,7 @@ def test_compose_send_read_acknowledge_and_watch(app, session):
     assert r.status_code == 302
     shown = doctor.get(f"/notices/{notice.id}").get_data(as_text=True)
     assert 'data-ack-state="done"' in shown and "王秀兰" in shown
+    assert "应急通知等待本机构确认" not in doctor.get("/").get_data(as_text=True)
 
     board = admin.get(f"/notices/{notice.id}/board").get_data(as_text=True)
     assert re.search(r"data-acked-count>\s*1\s*<", board) and re.search(r"data-outstanding-count>\s*285\s*<", board)
