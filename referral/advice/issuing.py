@@ -115,7 +115,7 @@ def _render_and_store(session: Session, case: Case, advice: Advice, store: PdfSt
     )
     pdf = render_advice_pdf(document)
     try:
-        advice.pdf_path, advice.pdf_sha256 = write_pdf(store, pdf)
+        advice.pdf_path, advice.pdf_sha256 = write_pdf(store, pdf, session)
     except OSError as exc:
         log.exception("storing the advice PDF failed")
         raise RenderFailed(f"the PDF could not be stored ({exc.strerror or exc})", reason="storage") from None

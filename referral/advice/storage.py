@@ -20,6 +20,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 STORE_KEY = "referral.advice.store"
@@ -49,19 +50,46 @@ class PdfStore:
         return f"{base}/verify/{code}"
 
 
+WRITTEN_KEY = "referral.advice.written"  # PDFs written for the session's open transaction
+
+
 def bind_pdf_store(sessionmaker, store: PdfStore) -> None:
-    """Make every session from `sessionmaker` carry `store` (in `session.info`)."""
+    """Make every session from `sessionmaker` carry `store` (in `session.info`), and take back the
+    PDFs written for a transaction that rolls back (see `written_for`)."""
     info = dict(sessionmaker.kw.get("info") or {})
     info[STORE_KEY] = store
     sessionmaker.configure(info=info)
+    event.listen(sessionmaker, "after_commit", _kept)
+    event.listen(sessionmaker, "after_soft_rollback", _dropped)
+
+
+def written_for(session: Session, path: Path) -> None:
+    """A PDF just created for the session's transaction. Should the transaction fail (a colleague
+    signed the same case a moment earlier: 409), the PDF names nothing, and it names the patient: it
+    goes with the rollback instead of lying in the store."""
+    session.info.setdefault(WRITTEN_KEY, []).append(path)
+
+
+def _kept(session: Session) -> None:
+    session.info.pop(WRITTEN_KEY, None)
+
+
+def _dropped(session: Session, previous_transaction) -> None:
+    if previous_transaction.nested:
+        return  # a savepoint: the transaction that wrote the PDF goes on
+    for path in session.info.pop(WRITTEN_KEY, []):
+        path.unlink(missing_ok=True)
 
 
 def pdf_store(session: Session) -> PdfStore | None:
     return session.info.get(STORE_KEY)
 
 
-def write_pdf(store: PdfStore, data: bytes) -> tuple[str, str]:
-    """Store `data`; returns (path relative to the data dir, SHA-256). Idempotent for equal bytes."""
+def write_pdf(store: PdfStore, data: bytes, session: Session | None = None) -> tuple[str, str]:
+    """Store `data`; returns (path relative to the data dir, SHA-256). Idempotent for equal bytes.
+
+    With `session`, a file this call created is removed again if the session's transaction rolls
+    back (`written_for`); a file that was there already is never touched."""
     digest = hashlib.sha256(data).hexdigest()
     relative = f"{ADVICE_DIR}/{digest[:2]}/{digest}.pdf"
     target = store.data_dir / relative
@@ -79,6 +107,8 @@ def write_pdf(store: PdfStore, data: bytes) -> tuple[str, str]:
         os.chmod(tmp, 0o444)
         try:
             os.link(tmp, target)  # fails if the name exists: never replaces a stored file
+            if session is not None:
+                written_for(session, target)
         except FileExistsError:
             if sha256_of(target) != digest:
                 raise

@@ -255,3 +255,22 @@ def test_stored_pdfs_are_read_only_and_tampering_is_detected(api, settings, db_u
     os.remove(path)
     result = CliRunner().invoke(cli, ["advice", "verify"], env=env)
     assert result.exit_code == 1 and "missing" in result.output
+
+
+def test_a_pdf_written_for_a_signing_that_fails_is_taken_back(api, settings, monkeypatch):
+    """Two specialists sign the same case at the same moment: the loser's PDF (which names the patient)
+    must not stay in the store once its transaction rolls back."""
+    from referral.domain.errors import Conflict
+    from referral.services import cases as case_service
+
+    def already_signed(*_args, **_kwargs):
+        raise Conflict("the case changed while signing")
+
+    case_id = case_in_review(api)
+    monkeypatch.setattr(case_service, "_close_hop", already_signed)  # fails after the PDF is written
+    r = issue(api, case_id)
+    assert r.status_code == 409, r.get_json()
+    assert list((settings.data_dir / "advice").rglob("*.pdf")) == []
+    monkeypatch.undo()
+    assert issue(api, case_id).status_code == 200
+    assert len(list((settings.data_dir / "advice").rglob("*.pdf"))) == 1
