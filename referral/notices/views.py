@@ -72,6 +72,9 @@ def compose():
         if "patient" in errors:  # the model-level check: no audience chosen
             errors["audience"] = _("Choose at least one tier or facility to send the notice to.")
             del errors["patient"]
+        for key in [k for k in errors if k.split(".")[0] in ("tiers", "facility_ids")]:
+            errors.setdefault("audience", _("Choose the tiers or facilities from the list."))  # a tampered form
+            del errors[key]
         return _compose(form.copy(), errors, status=422, message=_("Some fields are missing or invalid."))
     uploads = [Upload(f.filename or "", f.read(MAX_ATTACHMENT_BYTES + 1))
                for f in request.files.getlist("attachments") if f and (f.filename or "")]

@@ -101,3 +101,10 @@ def test_the_same_notice_twice_needs_a_second_thought(app, session):
     assert send(admin, title="停水通知（更正）", body="明日8时至12时停水。").status_code == 302  # a new text goes out
     session.expire_all()
     assert len(session.scalars(select(EmergencyNotice)).all()) == count + 2
+
+
+def test_an_unknown_tier_marks_the_audience(app):
+    admin = Browser(app, "county.admin")
+    r = send(admin, tiers=["bogus"])
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and "请从列表中选择层级或机构。" in html and 'class="audience has-error"' in html
