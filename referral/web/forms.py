@@ -95,6 +95,8 @@ def validate(model: type[Strict], data: dict[str, Any]) -> tuple[Strict | None, 
             # Model-level checks on the patient choice belong to the patient section.
             key = ".".join(loc) or "patient"
             errors.setdefault(key, _message(err))
+        if "patient_id" in errors:  # a choice that names no patient (the form offers only real ones)
+            errors["patient_id"] = str(_KNOWN_MESSAGES["give either patient or patient_id"])
         return None, errors
 
 
