@@ -135,8 +135,10 @@ def _filter_errors(*, scope: str = "all", status: str | None = None, urgency: st
         fields["status"] = "unknown status"
     if urgency and urgency not in Urgency.__members__.values():
         fields["urgency"] = "one of routine, urgent, emergency"
-    if page < 1 or not 1 <= per_page <= 100:
-        fields["page"] = "page >= 1 and 1 <= per_page <= 100"
+    if page < 1:
+        fields["page"] = "1 or more"
+    if not 1 <= per_page <= 100:
+        fields["per_page"] = "from 1 to 100"
     return fields
 
 

@@ -158,5 +158,6 @@ def test_every_scope_takes_every_filter(session, users):
 
 def test_bad_filters_are_named_together(session, users):
     with pytest.raises(ValidationFailed) as caught:
-        worklists.list_cases(session, users["county.admin"], scope="everyone", status="lost", urgency="soon", page=0)
-    assert set(caught.value.details["fields"]) == {"scope", "status", "urgency", "page"}
+        worklists.list_cases(session, users["county.admin"], scope="everyone", status="lost", urgency="soon", page=0,
+                             per_page=0)
+    assert set(caught.value.details["fields"]) == {"scope", "status", "urgency", "page", "per_page"}
