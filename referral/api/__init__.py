@@ -136,6 +136,8 @@ def register_api(app: Flask) -> None:
         response, status = error_response(exc.code, exc.message, exc.status, **exc.details)
         if isinstance(exc, Unavailable):
             response.headers["Retry-After"] = exc.retry_after
+        elif "retry_after" in exc.details:
+            response.headers["Retry-After"] = exc.details["retry_after"]
         return response, status
 
     @app.errorhandler(RequestEntityTooLarge)

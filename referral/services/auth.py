@@ -59,7 +59,10 @@ def check_credentials(session: Session, limiter: RateLimiter, username: str, pas
     """The active user with these credentials; `rate_limited` after repeated failures."""
     key = f"login:{username.strip().lower()}:{ip}"
     if limiter.blocked(key):
-        raise RateLimited("too many failed sign-in attempts; wait a few minutes and try again")
+        # The window is the longest wait (the oldest failure may leave it sooner): a program is told when
+        # trying again is certain to be counted afresh.
+        raise RateLimited("too many failed sign-in attempts; wait a few minutes and try again",
+                          retry_after=str(getattr(limiter, "window", 300)))
     user = session.scalars(select(User).where(User.username == username.strip())).first()
     if user is None:
         _hasher.verify(_DUMMY_HASH, "not a real password")

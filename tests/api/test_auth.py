@@ -53,6 +53,7 @@ def test_wrong_password_then_rate_limited(client):
         assert r.status_code == 401
     r = client.post("/api/v1/auth/token", json={"username": "village.doctor", "password": DEMO_PASSWORD})
     assert r.status_code == 429 and r.get_json()["error"] == "rate_limited"
+    assert r.headers["Retry-After"] == "900"  # the limiter's window: after it the failures are forgotten
     # another account is not locked out by it
     r = client.post("/api/v1/auth/token", json={"username": "village.doctor2", "password": DEMO_PASSWORD})
     assert r.status_code == 201
