@@ -4,7 +4,9 @@ nothing requested from another host, CSRF refusal, page weight, and screenshots.
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -191,7 +193,9 @@ def test_typing_survives_a_dropped_link_and_is_forgotten_once_sent(browsers, liv
     assert doctor.get_by_label("性别").input_value() == "female"
     assert doctor.locator("label.urg-urgent input").is_checked()
     assert doctor.get_by_label("会诊问题").input_value() == "是否为不稳定型心绞痛？"
-    assert "已恢复您在" in doctor.locator(".alert-kept").inner_text()
+    kept = doctor.locator(".alert-kept").inner_text()
+    beijing = datetime.now(ZoneInfo("Asia/Shanghai"))  # the site speaks Beijing time, whatever the browser's zone
+    assert "已恢复您在" in kept and any((beijing - timedelta(minutes=k)).strftime("%H:%M") in kept for k in range(3))
 
     # Sent for real: the case exists, and the next new case starts empty.
     doctor.get_by_role("button", name="提交上级医生").click()

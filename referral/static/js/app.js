@@ -85,7 +85,8 @@
   function announce(f, saved, restored) {  // the page says so, and offers to start again
     var details = f.closest("details");
     if (details) details.open = true;
-    var time = new Date(saved.at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    var time = new Date(saved.at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hour12: false,
+                                                          timeZone: "Asia/Shanghai" });  // the site speaks Beijing time
     var note = el("p", { "class": "alert alert-kept", role: "status" },
                   (document.body.dataset.tKept || "Restored what you typed at {time} and had not sent.").replace("{time}", time) + " ");
     var discard = el("button", { type: "button", "class": "link" }, document.body.dataset.tDiscard || "Discard it");
