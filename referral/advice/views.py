@@ -117,18 +117,8 @@ def form_errors(fields: dict[str, str]) -> dict[str, str]:
     ours = {
         "not an image of this case's studies": _("Not an image of this case's studies."),
         "a key image is listed twice": _("An image is chosen twice."),
-        "String should have at least 1 character": _("Required."),
     }
-    return {k: ours.get(v) or _pydantic_message(v) or forms.translate_fields({k: v})[k] for k, v in keyed.items()}
-
-
-def _pydantic_message(text: str) -> str | None:
-    """The input model's own words for a few common refusals, in the reader's language."""
-    if text.startswith("Input should be '"):  # a choice outside the list
-        return _("Choose one of the options.")
-    if text in ("Field required", "String should have at least 1 character"):
-        return _("Required.")
-    return None
+    return {k: ours.get(v) or forms.translate_fields({k: v})[k] for k, v in keyed.items()}
 
 
 def advice_data(form: MultiDict) -> dict[str, Any]:

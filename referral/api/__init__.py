@@ -100,22 +100,6 @@ def int_arg(name: str, default: int) -> int:
     return number
 
 
-MAX_PER_PAGE = 100
-
-
-def page_args(default_per_page: int = 20) -> tuple[int, int]:
-    """`page` and `per_page` of a list from the query string; each out-of-range one is named."""
-    page, per_page = int_arg("page", 1), int_arg("per_page", default_per_page)
-    fields = {}
-    if page < 1:
-        fields["page"] = "1 or more"
-    if not 1 <= per_page <= MAX_PER_PAGE:
-        fields["per_page"] = f"from 1 to {MAX_PER_PAGE}"
-    if fields:
-        raise ValidationFailed("invalid query parameter", fields=fields)
-    return page, per_page
-
-
 def error_response(code: str, message: str, status: int, **extra):
     return jsonify(error=code, message=message, **extra), status
 

@@ -11,7 +11,7 @@ from ..services import cases as case_service
 from ..services import worklists
 from ..services.case_view import read_case_view
 from ..services.inputs import ACTION_INPUTS, CaseIn, parse
-from . import current_user, endpoint, json_body, page_args
+from . import current_user, endpoint, int_arg, json_body
 from .serializers import advice_json, case_detail, case_summary, event_json, message_json
 
 
@@ -27,11 +27,10 @@ def create_case():
     "scope": "mine (created or assigned), queue (waiting for my facility and specialties), all (default)",
     "page": "1-based page number", "per_page": "1..100, default 20"})
 def list_cases():
-    number, per_page = page_args()
     page = worklists.list_cases(
         db_session(), current_user(), scope=request.args.get("scope") or "all",
         status=request.args.get("status") or None, urgency=request.args.get("urgency") or None,
-        page=number, per_page=per_page,
+        page=int_arg("page", 1), per_page=int_arg("per_page", 20),
     )
     return jsonify(items=[case_summary(c) for c in page.items], total=page.total, page=page.page,
                    per_page=page.per_page)

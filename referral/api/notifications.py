@@ -9,7 +9,7 @@ from ..domain.errors import ValidationFailed
 from ..notifications import service
 from ..runtime import db_session
 from ..services.inputs import RowId, Strict, parse
-from . import current_user, endpoint, json_body, page_args
+from . import current_user, endpoint, int_arg, json_body
 
 
 class MarkReadIn(Strict):
@@ -32,9 +32,8 @@ def _flag(name: str) -> bool:
     description="Each item: id, kind, case_id, notice_id, title (in the caller's language), link, created_at, "
     "read_at. The same items are pushed live as the Socket.IO `notification` event.")
 def list_notifications():
-    number, per_page = page_args()
     page = service.list_notifications(db_session(), current_user(), unread_only=_flag("unread"),
-                                      page=number, per_page=per_page)
+                                      page=int_arg("page", 1), per_page=int_arg("per_page", 20))
     return jsonify(items=[service.notification_json(n) for n in page.items], total=page.total, unread=page.unread,
                    page=page.page, per_page=page.per_page)
 

@@ -22,6 +22,7 @@ from ..domain.queue import shows_in_queue
 from ..domain.vocabulary import Role
 from ..models import Case, Event, Facility, Hop, Notification, User, utcnow
 from ..services.actors import scope_of
+from ..services.inputs import paging_problems
 from ..services.transaction import transactional
 from . import delivery
 from .channels import Outbound
@@ -252,12 +253,7 @@ class NotificationPage:
 def list_notifications(session: Session, user: User, *, unread_only: bool = False, page: int = 1,
                        per_page: int = 20) -> NotificationPage:
     """The user's own notifications, newest first."""
-    fields = {}
-    if page < 1:
-        fields["page"] = "1 or more"
-    if not 1 <= per_page <= 100:
-        fields["per_page"] = "from 1 to 100"
-    if fields:
+    if fields := paging_problems(page, per_page):
         raise ValidationFailed("invalid page", fields=fields)
     stmt = select(Notification).where(Notification.recipient_id == user.id)
     if unread_only:

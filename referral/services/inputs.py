@@ -245,6 +245,19 @@ ACTION_INPUTS: dict[str, type[Strict]] = {
 }
 
 
+MAX_PER_PAGE = 100
+
+
+def paging_problems(page: int, per_page: int) -> dict[str, str]:
+    """What is wrong with a page of a list, by field: the one paging rule of every list."""
+    fields = {}
+    if page < 1:
+        fields["page"] = "1 or more"
+    if not 1 <= per_page <= MAX_PER_PAGE:
+        fields["per_page"] = f"from 1 to {MAX_PER_PAGE}"
+    return fields
+
+
 def small_int(value: str | None) -> int | None:
     """A whole number from a form or query string, or None: ASCII digits only ("²".isdigit() is
     true in Python) and within the range every database column takes."""

@@ -39,6 +39,7 @@ from ..domain.workflow import CaseStatus
 from ..models import Case, Facility, Hop, Patient, User
 from .access import case_filter
 from .actors import scope_of
+from .inputs import paging_problems
 from .rows import HOP_WIDTH, FacilityLabel, HopRow, hop_columns, hop_row
 from .statements import cached_statements, plain_rows
 
@@ -135,10 +136,7 @@ def _filter_errors(*, scope: str = "all", status: str | None = None, urgency: st
         fields["status"] = "unknown status"
     if urgency and urgency not in Urgency.__members__.values():
         fields["urgency"] = "one of routine, urgent, emergency"
-    if page < 1:
-        fields["page"] = "1 or more"
-    if not 1 <= per_page <= 100:
-        fields["per_page"] = "from 1 to 100"
+    fields.update(paging_problems(page, per_page))
     return fields
 
 

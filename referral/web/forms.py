@@ -78,9 +78,14 @@ def translate_fields(fields: dict[str, str]) -> dict[str, str]:
 
 
 def _translate_field(message: str) -> str:
-    """One service message in the user's language; a length limit is one sentence whatever the number."""
+    """One service message in the user's language; a length limit is one sentence whatever the number,
+    and the input models' own words for a missing value or a choice off the list are the form's."""
     if (limit := _AT_MOST.match(message)) is not None:
         return _("At most %(n)s characters.", n=int(limit[1]))
+    if message.startswith("Input should be '"):  # an enumeration's value outside the list
+        return _("Choose one of the options.")
+    if message in ("Field required", "String should have at least 1 character"):
+        return _("Required.")
     return str(_KNOWN_MESSAGES.get(message, message))
 
 
