@@ -61,12 +61,16 @@ def free_port() -> int:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU a server process has used so far (Linux): a figure the machine's load hardly moves."""
+    """User + system CPU a server has used so far, its own processes included (`referral serve`'s
+    upload workers; Linux): a figure the machine's load hardly moves."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = {int(c) for task in Path(f"/proc/{pid}/task").iterdir()
+                    for c in (task / "children").read_text().split()}
     except OSError:
         return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(cpu_seconds(child) for child in children)
 
 
 def wait_http(url: str, proc: subprocess.Popen, what: str) -> None:
@@ -85,7 +89,7 @@ def wait_http(url: str, proc: subprocess.Popen, what: str) -> None:
 # ---------------------------------------------------------------- the two servers
 
 
-def start_project(workdir: Path) -> tuple[subprocess.Popen, str, dict]:
+def start_project(workdir: Path, upload_workers: int | None = None) -> tuple[subprocess.Popen, str, dict]:
     from referral.db import Database
     from referral.models import Base
 
@@ -99,7 +103,8 @@ def start_project(workdir: Path) -> tuple[subprocess.Popen, str, dict]:
            "REFERRAL_SECRET_KEY": "bench-secret"}
     subprocess.run([REFERRAL, "seed-demo", "--password", PASSWORD], env=env, check=True, stdout=subprocess.DEVNULL)
     port = free_port()
-    proc = subprocess.Popen([REFERRAL, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
+    workers = [] if upload_workers is None else ["--upload-workers", str(upload_workers)]
+    proc = subprocess.Popen([REFERRAL, "serve", "--port", str(port), *workers], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     wait_http(base + "/healthz", proc, "referral serve")
@@ -255,6 +260,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--slices", type=int, default=48)
+    parser.add_argument("--upload-workers", type=int, default=None,
+                        help="`referral serve --upload-workers N` (default: serve's own default, one per core)")
     args = parser.parse_args()
     if not os.path.exists(ORTHANC):
         raise SystemExit("Orthanc is not installed (apt-get install orthanc, or `make system-deps` as root)")
@@ -267,7 +274,7 @@ def main() -> None:
         paths = chest_ct(workdir / "samples", args.slices)
         size = sum(p.stat().st_size for p in paths)
         print(f"study: chest CT, {len(paths)} instances, {size / 1e6:.1f} MB")
-        project_proc, base, headers = start_project(workdir)
+        project_proc, base, headers = start_project(workdir, args.upload_workers)
         procs.append(project_proc)
         orthanc_proc, orthanc = start_orthanc(workdir)
         procs.append(orthanc_proc)

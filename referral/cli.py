@@ -90,19 +90,51 @@ def seed_demo(password: str | None) -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--sla-interval", type=click.FloatRange(min=0), default=None,
               help="seconds between passes of the SLA timer (default 30; 0 turns it off)")
-def serve(host: str, port: int, sla_interval: float | None) -> None:
-    """Run the web app, API and background jobs in one process."""
+@click.option("--upload-workers", type=click.IntRange(min=0, max=32), default=None,
+              help="processes that take the uploads (default: one per core, up to 4; none on one core; "
+                   "0 serves everything in this process)")
+def serve(host: str, port: int, sla_interval: float | None, upload_workers: int | None) -> None:
+    """Run the web app, API, Socket.IO and background jobs, with worker processes for the uploads."""
     from .app import create_app
     from .realtime import socketio
+    from .serving import WorkerPool, default_worker_count, request_handler
 
     app = create_app(_settings())
     _start_background_jobs(app, sla_interval)
+    pool = WorkerPool(default_worker_count() if upload_workers is None else upload_workers)
+    pool.start()
     # Everything loaded so far (modules, templates, compiled statements) lives as long as the process:
     # moved out of the collector's reach, so its full collections do not walk it on every request burst.
     gc.collect()
     gc.freeze()
-    click.echo(f"serving on http://{host}:{port}")
-    socketio.run(app, host=host, port=port, use_reloader=False, log_output=False, allow_unsafe_werkzeug=True)
+    click.echo(f"serving on http://{host}:{port}" + (f" ({pool.count} upload workers)" if pool.count else ""))
+    try:
+        socketio.run(app, host=host, port=port, use_reloader=False, log_output=False, allow_unsafe_werkzeug=True,
+                     request_handler=request_handler(app, pool))
+    finally:
+        pool.stop()
+
+
+@main.command("upload-worker", hidden=True)
+@click.argument("channel_fd", type=int)
+def upload_worker(channel_fd: int) -> None:
+    """One of `serve`'s upload workers (started by `serve`, not by hand)."""
+    from .serving import run_worker
+
+    _console_log()
+    run_worker(channel_fd)
+
+
+def _console_log() -> None:
+    """The jobs', the workers' and the log channel's lines on the console, beside the request log."""
+    import logging
+
+    log = logging.getLogger("referral")
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
 
 
 def _start_background_jobs(app, sla_interval: float | None) -> None:
@@ -113,7 +145,6 @@ def _start_background_jobs(app, sla_interval: float | None) -> None:
     tests drive the timer with an explicit `now`, and a timer of its own would move their
     fixtures' cases behind their backs.
     """
-    import logging
     import os
 
     from .dicom.gc import start_collector
@@ -122,12 +153,7 @@ def _start_background_jobs(app, sla_interval: float | None) -> None:
     under_test = "PYTEST_CURRENT_TEST" in os.environ
     if sla_interval is None:
         sla_interval = 0 if under_test else DEFAULT_INTERVAL
-    log = logging.getLogger("referral")
-    if not log.handlers:  # the jobs' and the log channel's lines on the console, beside the request log
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        log.addHandler(handler)
-        log.setLevel(logging.INFO)
+    _console_log()
     if sla_interval:
         start_sla_runner(app, sla_interval)
     if not under_test:
