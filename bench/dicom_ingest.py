@@ -1,10 +1,10 @@
 """DICOM ingest and rendering against Orthanc, in one run, alternating.
 
-    .venv/bin/python bench/dicom_ingest.py [--rounds 7] [--slices 48]
+    .venv/bin/python bench/dicom_ingest.py [--rounds 7] [--slices 48] [--upload-workers N]
 
 The same synthetic chest CT (dicom_samples/, 48 slices of 512×512) is ingested
-into the project (`referral serve`, a separate process) and into Orthanc
-(Debian's `orthanc`, default settings, loopback only: one instance per
+into the project (`referral serve`: the site's process and its upload workers)
+and into Orthanc (Debian's `orthanc`, default settings, loopback only: one instance per
 `POST /instances`, as its uploader sends them), with 1 and with 4 concurrent
 clients, alternating project/Orthanc in every round. The project is measured
 two ways: as its upload page sends a study over a fast link (multipart batches
