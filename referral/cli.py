@@ -109,8 +109,9 @@ def serve(host: str, port: int, sla_interval: float | None, upload_workers: int 
     gc.freeze()
     click.echo(f"serving on http://{host}:{port}" + (f" ({pool.count} upload workers)" if pool.count else ""))
     try:
+        handler = {"request_handler": request_handler(app, pool)} if pool.count else {}
         socketio.run(app, host=host, port=port, use_reloader=False, log_output=False, allow_unsafe_werkzeug=True,
-                     request_handler=request_handler(app, pool))
+                     **handler)
     finally:
         pool.stop()
 

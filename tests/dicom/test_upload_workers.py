@@ -260,6 +260,22 @@ def test_a_worker_that_dies_is_replaced_and_the_uploads_go_on(serve, samples):
     assert first not in serve.workers() and second in serve.workers()
 
 
+def test_without_workers_everything_is_served_in_one_process(db_url, tmp_path, samples):
+    server = Serve(db_url, tmp_path, workers=0)
+    try:
+        headers = server.headers()
+        case_id = server.new_case(headers)
+        r = requests.post(f"{server.url}/api/v1/cases/{case_id}/attachments", headers=headers, timeout=60,
+                          files=[("file", (p.name, p.read_bytes(), "application/dicom")) for p in samples["ct"][:5]])
+        assert r.status_code == 201, r.text
+        assert server.instances(headers, case_id) == 5
+        children = Path(f"/proc/{server.proc.pid}/task/{server.proc.pid}/children").read_text().split()
+        assert not [pid for pid in children if "upload-worker" in Path(f"/proc/{pid}/cmdline").read_text()]
+        assert "upload worker" not in server.log.read_text()
+    finally:
+        server.stop()
+
+
 def test_every_upload_route_named_for_the_workers_exists(app):
     from referral.serving import UPLOAD_ENDPOINTS
 
