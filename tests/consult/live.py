@@ -25,7 +25,8 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, data_dir: Path, database_url: str, *, env: dict | None = None, port: int | None = None) -> None:
+    def __init__(self, data_dir: Path, database_url: str, *, env: dict | None = None, port: int | None = None,
+                 args: tuple[str, ...] = ()) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.data_dir = data_dir
@@ -38,7 +39,7 @@ class LiveServer:
             full_env.pop("REFERRAL_REDIS_URL", None)  # one process unless the test asks for Redis
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "referral.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            [sys.executable, "-m", "referral.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port), *args],
             env=full_env, cwd=str(ROOT), stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         self._tokens: dict[str, str] = {}
         self.http = requests.Session()

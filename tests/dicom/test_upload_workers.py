@@ -11,8 +11,6 @@ import re
 import secrets
 import signal
 import socket
-import subprocess
-import sys
 import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
@@ -22,9 +20,10 @@ import pytest
 import requests
 
 from tests.conftest import DEMO_PASSWORD
-from .conftest import SAMPLE_PATIENTS, free_port
+from tests.consult.live import LiveServer
 
-ROOT = Path(__file__).resolve().parents[2]
+from .conftest import SAMPLE_PATIENTS
+
 CASE = {"patient": SAMPLE_PATIENTS["ct"], "specialty": "respiratory", "urgency": "urgent",
         "chief_complaint": "咳嗽、气促两周", "clinical_question": "请阅片：肺部病变性质？"}
 
@@ -41,46 +40,29 @@ def running(pid: int) -> bool:
         return False
 
 
-class Serve:
+class Serve(LiveServer):
     """`referral serve` in a subprocess, with its upload workers."""
 
     def __init__(self, db_url: str, data_dir: Path, workers: int) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = data_dir / f"serve-{self.port}.log"
-        env = {**os.environ, "REFERRAL_DATABASE_URL": db_url, "REFERRAL_DATA_DIR": str(data_dir),
-               "REFERRAL_SECRET_KEY": "serving-test", "PYTHONUNBUFFERED": "1"}
-        env.pop("REFERRAL_REDIS_URL", None)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "referral.cli", "serve", "--port", str(self.port), "--sla-interval", "0",
-             "--upload-workers", str(workers)],
-            env=env, cwd=str(ROOT), stdout=open(self.log, "wb"), stderr=subprocess.STDOUT)
-        self.wait_for(lambda: self.ready_count() >= workers and self.healthy(), "the server and its workers")
-
-    def healthy(self) -> bool:
-        try:
-            return requests.get(self.url + "/healthz", timeout=1).ok
-        except requests.ConnectionError:
-            return False
+        super().__init__(data_dir, db_url, args=("--sla-interval", "0", "--upload-workers", str(workers)))
+        self.wait_for(lambda: self.ready_count() >= workers, "the upload workers")
 
     def ready_count(self) -> int:
-        return len(re.findall(r"upload worker \d+ ready", self.log.read_text()))
+        return len(re.findall(r"upload worker \d+ ready", self.log_path.read_text()))
 
     def wait_for(self, condition, what: str, timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout
         while not condition():
-            assert self.proc.poll() is None, self.log.read_text()
-            assert time.monotonic() < deadline, f"waited in vain for {what}:\n{self.log.read_text()}"
+            assert self.proc.poll() is None, self.log_path.read_text()
+            assert time.monotonic() < deadline, f"waited in vain for {what}:\n{self.log_path.read_text()}"
             time.sleep(0.2)
 
     def workers(self) -> list[int]:
-        return [int(pid) for pid in re.findall(r"upload worker \d+ ready \(process (\d+)\)", self.log.read_text())
+        return [int(pid) for pid in re.findall(r"upload worker \d+ ready \(process (\d+)\)", self.log_path.read_text())
                 if running(int(pid))]
 
     def headers(self, username: str = "village.doctor") -> dict:
-        r = requests.post(self.url + "/api/v1/auth/token", json={"username": username, "password": DEMO_PASSWORD},
-                          timeout=10)
-        return {"Authorization": f"Bearer {r.json()['token']}"}
+        return {"Authorization": f"Bearer {self.token(username)}"}
 
     def new_case(self, headers: dict) -> int:
         r = requests.post(self.url + "/api/v1/cases", json=CASE, headers=headers, timeout=10)
@@ -92,13 +74,6 @@ class Serve:
                                timeout=10).json()["studies"]
         return sum(len(series["instances"]) for study in studies for series in study["series"])
 
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-
 
 @pytest.fixture
 def serve(db_url, tmp_path):
@@ -106,7 +81,7 @@ def serve(db_url, tmp_path):
     yield server
     workers = server.workers()
     server.stop()
-    assert "Traceback" not in server.log.read_text(), server.log.read_text()
+    assert "Traceback" not in server.log_path.read_text(), server.log_path.read_text()
     deadline = time.monotonic() + 15  # the workers end with the site's process: no orphans left behind
     while any(map(running, workers)) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -250,7 +225,7 @@ def test_a_worker_that_dies_is_replaced_and_the_uploads_go_on(serve, samples):
     case_id = serve.new_case(headers)
     first, second = serve.workers()
     os.kill(first, signal.SIGKILL)
-    serve.wait_for(lambda: " ended (exit code -9)" in serve.log.read_text(), "the end of the worker")
+    serve.wait_for(lambda: " ended (exit code -9)" in serve.log_path.read_text(), "the end of the worker")
     for path in samples["ct"][:6]:  # one by one, while the new worker starts: the others take them
         r = requests.post(f"{serve.url}/api/v1/cases/{case_id}/attachments", headers=headers, timeout=60,
                           files=[("file", (path.name, path.read_bytes(), "application/dicom"))])
@@ -271,7 +246,7 @@ def test_without_workers_everything_is_served_in_one_process(db_url, tmp_path, s
         assert server.instances(headers, case_id) == 5
         children = Path(f"/proc/{server.proc.pid}/task/{server.proc.pid}/children").read_text().split()
         assert not [pid for pid in children if "upload-worker" in Path(f"/proc/{pid}/cmdline").read_text()]
-        assert "upload worker" not in server.log.read_text()
+        assert "upload worker" not in server.log_path.read_text()
     finally:
         server.stop()
 
