@@ -250,24 +250,30 @@ class _WorkerServer:
         _log(type, message, *args)
 
 
+class _HandedOver(WSGIRequestHandler):
+    """werkzeug's handler on a connection whose first bytes the site's process has read already."""
+
+    protocol_version = "HTTP/1.1"
+
+    def __init__(self, connection: socket.socket, client_address, server: _WorkerServer, read_ahead: bytes) -> None:
+        self._read_ahead = read_ahead
+        super().__init__(connection, client_address, server)
+
+    def setup(self) -> None:
+        super().setup()
+        self.rfile.close()
+        self.rfile = io.BufferedReader(_Prefixed(self._read_ahead, self.connection))
+
+
 def _serve_handed_over(server: _WorkerServer, fd: int, message: bytes, channel: socket.socket) -> None:
     size = int.from_bytes(message[:4], "big")
     meta = json.loads(message[4:4 + size])
     read_ahead = bytes(message[4 + size:])
     connection = socket.socket(fileno=fd)
     connection.setblocking(True)
-
-    class HandedOver(WSGIRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def setup(self) -> None:
-            super().setup()
-            self.rfile.close()
-            self.rfile = io.BufferedReader(_Prefixed(read_ahead, self.connection))
-
     try:
         server.server_address = tuple(meta["server"])
-        HandedOver(connection, tuple(meta["client"]), server)
+        _HandedOver(connection, tuple(meta["client"]), server, read_ahead)
     except Exception:
         log.exception("an upload request failed in the worker")
     finally:
