@@ -8,10 +8,11 @@ pool. `register_dicom(app)` wires the routes into a Flask application.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import Flask, current_app
+from flask import Flask, Response, after_this_request, current_app, has_request_context
 
 from ..config import Settings
 from .frames import FrameCache
@@ -39,14 +40,24 @@ class Imaging:
         return Receiver(self.store, workdir, self.limits, check_pixels=self.pool.check)
 
     def render(self, sha256: str, request: RenderRequest, facts: dict | None = None) -> Rendered:
-        """One frame, rendered or from the cache; `facts` (the index's, if known) speed it up."""
+        """One frame, rendered or from the cache; `facts` (the index's, if known) speed it up.
+        In a request, a frame rendered now is cached once the answer has gone out."""
         facts = facts or {}
         window = facts.get("window")
-        return self.frames.rendered(sha256, request, tuple(window) if window else None, facts.get("layout"))
+        return self.frames.rendered(sha256, request, tuple(window) if window else None, facts.get("layout"),
+                                    later=after_response if has_request_context() else None)
 
     @property
     def uploads_dir(self) -> Path:
         return self.store.root / "uploads"
+
+
+def after_response(work: Callable[[], None]) -> None:
+    """Run `work` when the current request's answer has been sent (its iterable is closed)."""
+    @after_this_request
+    def _register(response: Response) -> Response:
+        response.call_on_close(work)
+        return response
 
 
 def imaging_for(settings: Settings) -> Imaging:

@@ -18,10 +18,12 @@ passes the cache may run over its budget by a twentieth per process.
 from __future__ import annotations
 
 import fcntl
+import functools
 import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,11 +56,13 @@ class FrameCache:
         return self.store.cache / "frames" / sha256[:2] / f"{sha256}-{request.cache_name()}"
 
     def rendered(self, sha256: str, request: RenderRequest, file_window: tuple[float, float] | None = None,
-                 layout: dict | None = None) -> Rendered:
+                 layout: dict | None = None, *, later: Callable[[Callable[[], None]], None] | None = None) -> Rendered:
         """The frame, from the cache or freshly rendered, and the window applied.
 
         The window is known from the request, or from the file (`file_window`, from the index);
-        only when rendering found another (an automatic one) is it kept in a side file.
+        only when rendering found another (an automatic one) is it kept in a side file. A frame
+        rendered now is cached at once, or handed to `later` (a web answer caches it after it
+        has gone out: creating a file is a good part of the time a first view takes).
         """
         cached = self.path_for(sha256, request)
         side = cached.with_name(cached.name + ".window")
@@ -77,15 +81,22 @@ class FrameCache:
             result = render_native(path, request, layout)
         if result is None:
             result = self.pool.render(path, request, layout)
+        keep = functools.partial(self._keep, cached, side, result, expected)
+        if later is None:
+            keep()
+        else:
+            later(keep)
+        return result
+
+    def _keep(self, cached: Path, side: Path, result: Rendered, expected: tuple[float, float] | None) -> None:
         try:
             if result.window is not None and result.window != expected:
                 atomic_write(side, f"{result.window[0]!r} {result.window[1]!r}".encode())
             atomic_write(cached, result.data)
         except OSError as exc:  # a full disk: the viewer still works, each frame is rendered again
             log.warning("a rendered frame could not be cached (%s)", exc)
-            return result
+            return
         self._written(len(result.data))
-        return result
 
     def _written(self, size: int) -> None:
         """Count what this process added; start a trimming pass when it is due (the first write is)."""

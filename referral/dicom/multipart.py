@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -23,7 +24,8 @@ from werkzeug.http import parse_options_header
 
 from ..domain.errors import TooLarge, ValidationFailed
 from .limits import human_bytes
-from .store import Staged, write_all
+from .direct import NewFile
+from .store import Staged
 
 BLOCK = 1 << 20  # bytes read from the request at a time
 MAX_HEADER_BYTES = 16 * 1024
@@ -35,7 +37,7 @@ class StagingFile:
 
     def __init__(self, workdir: Path, limit: int | None = None) -> None:
         self.path = workdir / f"part-{secrets.token_hex(8)}"
-        self._file = open(self.path, "wb", buffering=0)
+        self._file = NewFile(self.path)
         self._hash = hashlib.sha256()
         self._limit = limit
         self.size = 0
@@ -45,7 +47,7 @@ class StagingFile:
         if self._limit is not None and self.size > self._limit:
             return  # judged as too large when finished; the rest of the part is read and dropped
         self._hash.update(data)
-        write_all(self._file, data)
+        self._file.write(data)
 
     def finish(self) -> Staged:
         """Close the file; its size and digest, or `over_limit` when it outgrew the limit."""
@@ -54,8 +56,7 @@ class StagingFile:
         return Staged(self.path, self.size, "" if over else self._hash.hexdigest(), over)
 
     def discard(self) -> None:
-        self._file.close()
-        self.path.unlink(missing_ok=True)
+        self._file.discard()
 
 
 class _Discard:
@@ -91,58 +92,87 @@ def stream_parts(stream: BinaryIO, boundary: bytes, open_part: Opener, *, max_pa
     is `TooLarge`; more than `max_parts` parts is `TooLarge`; a malformed body is `ValidationFailed`.
     """
     reader = _Reader(stream, b"\r\n--" + boundary)
-    reader.skip_preamble()
-    count = 0
-    while not reader.at_end():
-        count += 1
-        if max_parts is not None and count > max_parts:
-            raise TooLarge(f"the request has more than {max_parts} parts")
-        headers = reader.headers()
-        sink = open_part(headers)
-        try:
-            reader.body(sink if sink is not None else _Discard(), max_part_bytes)
-        except BaseException:
-            if sink is not None:
-                sink.discard()
-            raise
-        yield headers, sink
+    try:
+        reader.skip_preamble()
+        count = 0
+        while not reader.at_end():
+            count += 1
+            if max_parts is not None and count > max_parts:
+                raise TooLarge(f"the request has more than {max_parts} parts")
+            headers = reader.headers()
+            sink = open_part(headers)
+            try:
+                reader.body(sink if sink is not None else _Discard(), max_part_bytes)
+            except BaseException:
+                if sink is not None:
+                    sink.discard()
+                raise
+            yield headers, sink
+    finally:
+        reader.release()
 
 
 class _Reader:
-    """The body as blocks, with the unread rest of the last block in `buf`."""
+    """The body through one reused buffer: `buf[start:end]` is what was read and not yet used.
+
+    Bytes arrive straight into the buffer (`readinto`), and a part's bytes leave as views of
+    it: no block is joined to the rest or sliced off it as new `bytes`, so each byte is copied
+    once on its way in, whatever the size of the body."""
 
     def __init__(self, stream: BinaryIO, delimiter: bytes) -> None:
         self.stream = stream
         self.delimiter = delimiter
-        self.buf = b"\r\n"  # so that a boundary on the very first line matches the delimiter
+        self.buf = _take_buffer()
+        self.view = memoryview(self.buf)
+        self.buf[:2] = b"\r\n"  # so that a boundary on the very first line matches the delimiter
+        self.start, self.end = 0, 2
         self.eof = False
+        self._readinto = getattr(stream, "readinto", None)
+
+    def release(self) -> None:
+        self.view.release()
+        _give_back(self.buf)
 
     def fill(self) -> None:
-        chunk = self.stream.read(BLOCK)
-        if not chunk:
+        """Read the next block in after what is unread (moved to the front first: a few bytes, as a rule)."""
+        unread = self.end - self.start
+        if self.start:
+            self.view[:unread] = self.view[self.start:self.end]
+            self.start, self.end = 0, unread
+        room = self.view[self.end:self.end + BLOCK]
+        if self._readinto is not None:
+            got = self._readinto(room) or 0
+        else:
+            chunk = self.stream.read(BLOCK)
+            got = len(chunk)
+            room[:got] = chunk
+        room.release()
+        if not got:
             self.eof = True
-        self.buf += chunk
+        self.end += got
 
     def skip_preamble(self) -> None:
-        while (i := self.buf.find(self.delimiter)) < 0:
+        while (i := self.buf.find(self.delimiter, self.start, self.end)) < 0:
             if self.eof:
                 raise ValidationFailed("the body holds no parts", fields={"body": "no multipart boundary found"})
-            self.buf = self.buf[-len(self.delimiter):]
+            self.start = max(self.start, self.end - len(self.delimiter))
             self.fill()
-        self.buf = self.buf[i + len(self.delimiter):]
+        self.start = i + len(self.delimiter)
 
     def at_end(self) -> bool:
         """After a delimiter: `--` closes the body; otherwise a part follows."""
-        while len(self.buf) < 2 and not self.eof:
+        while self.end - self.start < 2 and not self.eof:
             self.fill()
-        return self.buf.startswith(b"--") or (self.eof and not self.buf.strip())
+        return self.buf.startswith(b"--", self.start, self.end) or (
+            self.eof and not self.buf[self.start:self.end].strip())
 
     def headers(self) -> dict[str, str]:
-        while (end := self.buf.find(b"\r\n\r\n")) < 0:
-            if self.eof or len(self.buf) > MAX_HEADER_BYTES:
+        while (end := self.buf.find(b"\r\n\r\n", self.start, self.end)) < 0:
+            if self.eof or self.end - self.start > MAX_HEADER_BYTES:
                 raise ValidationFailed("a part's headers are malformed", fields={"body": "bad part headers"})
             self.fill()
-        head, self.buf = self.buf[:end], self.buf[end + 4:]
+        head = bytes(self.view[self.start:end])
+        self.start = end + 4
         headers = {}
         for line in _CONTINUATION.sub(b" ", head).split(b"\r\n"):
             key, sep, value = line.decode("utf-8", "replace").partition(":")
@@ -155,23 +185,42 @@ class _Reader:
         keep = len(self.delimiter) - 1  # a delimiter may straddle two blocks
         size = 0
         while True:
-            i = self.buf.find(self.delimiter)
+            i = self.buf.find(self.delimiter, self.start, self.end)
             if i >= 0:
-                if i:
-                    sink.write(memoryview(self.buf)[:i])
-                size += i
-                self.buf = self.buf[i + len(self.delimiter):]
+                if i > self.start:
+                    sink.write(self.view[self.start:i])
+                size += i - self.start
+                self.start = i + len(self.delimiter)
                 _check_size(size, limit)
                 return size
-            if len(self.buf) > keep:
-                cut = len(self.buf) - keep
-                sink.write(memoryview(self.buf)[:cut])
-                size += cut
-                self.buf = self.buf[cut:]
+            cut = self.end - keep
+            if cut > self.start:
+                sink.write(self.view[self.start:cut])
+                size += cut - self.start
+                self.start = cut
                 _check_size(size, limit)
             if self.eof:
                 raise ValidationFailed("the body ends inside a part (truncated)", fields={"body": "truncated"})
             self.fill()
+
+
+# Reader buffers: room for a block after the most a reader leaves unread (a part's headers).
+_BUFFER_BYTES = BLOCK + 2 * MAX_HEADER_BYTES
+_spare: list[bytearray] = []
+_spare_lock = threading.Lock()
+
+
+def _take_buffer() -> bytearray:
+    with _spare_lock:
+        if _spare:
+            return _spare.pop()
+    return bytearray(_BUFFER_BYTES)
+
+
+def _give_back(buffer: bytearray) -> None:
+    with _spare_lock:
+        if len(_spare) < 8:
+            _spare.append(buffer)
 
 
 def _check_size(size: int, limit: int | None) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import secrets
 import shutil
 import threading
@@ -21,7 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from .direct import NewFile
+
 CHUNK = 1 << 20
+_DIGEST = re.compile("[0-9a-f]{64}")
 
 
 def sha256_of(path: os.PathLike) -> str:
@@ -75,9 +79,9 @@ class BlobStore:
         self.cache = self.root / "cache"
 
     def path_for(self, sha256: str) -> Path:
-        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+        if not _DIGEST.fullmatch(sha256):
             raise ValueError("not a SHA-256 hex digest")
-        return self.files / sha256[:2] / sha256[2:4] / sha256
+        return Path(f"{self.files}/{sha256[:2]}/{sha256[2:4]}/{sha256}")
 
     @contextmanager
     def workdir(self) -> Iterator[Path]:
@@ -106,14 +110,21 @@ class BlobStore:
         target = workdir / secrets.token_hex(8)
         digest = hashlib.sha256()
         size = 0
-        with open(target, "wb") as out:
+        over = False
+        out = NewFile(target)
+        try:
             while chunk := stream.read(min(CHUNK, limit + 1 - size)):
                 size += len(chunk)
                 if size > limit:
-                    return Staged(target, size, "", True)
+                    over = True
+                    break
                 digest.update(chunk)
                 out.write(chunk)
-        return Staged(target, size, digest.hexdigest(), False)
+        except BaseException:
+            out.discard()
+            raise
+        out.close()
+        return Staged(target, size, "" if over else digest.hexdigest(), over)
 
     def publish(self, staged: Path, sha256: str | None = None) -> Published:
         """Move a staged file to its content address, atomically and durably; dedupe identical bytes.

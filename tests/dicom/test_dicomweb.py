@@ -282,3 +282,24 @@ def test_metadata_holds_its_values_and_points_only_at_the_frames(api, samples, t
     assert get(api, uris[0][uris[0].index("/dicomweb/"):]).status_code == 200
     back = pydicom.Dataset.from_json(item, bulk_data_uri_handler=lambda *_: b"")
     assert back[0x0009, 0x1001].value == bytes(range(256)) * 400
+
+
+def test_a_rendered_frame_is_cached_once_its_answer_has_gone_out(api, app, loaded):
+    """The first view of a frame does not wait for the cache file to be written; the file is
+    there once the answer is finished, and the next view is the same image."""
+    uid = loaded["ct"]["study_uid"]
+    series, sop = _first(api, uid)
+    url = f"/dicomweb/studies/{uid}/series/{series}/instances/{sop}/frames/1/rendered?window=40,400"
+    frames = app.extensions["imaging"].store.cache / "frames"
+
+    def cached() -> set:
+        return set(frames.rglob("*-*")) if frames.exists() else set()
+
+    before = cached()
+    first = api.client.get(url, headers=api.headers("village.doctor"), buffered=False)
+    image = first.get_data()
+    assert cached() == before  # not yet: the answer is still open
+    first.close()
+    (written,) = cached() - before
+    assert written.read_bytes() == image
+    assert get(api, url).data == image
