@@ -24,8 +24,7 @@ from werkzeug.http import parse_options_header
 
 from ..domain.errors import TooLarge, ValidationFailed
 from .limits import human_bytes
-from .direct import NewFile
-from .store import Staged
+from .store import Staged, write_all
 
 BLOCK = 1 << 20  # bytes read from the request at a time
 MAX_HEADER_BYTES = 16 * 1024
@@ -37,7 +36,7 @@ class StagingFile:
 
     def __init__(self, workdir: Path, limit: int | None = None) -> None:
         self.path = workdir / f"part-{secrets.token_hex(8)}"
-        self._file = NewFile(self.path)
+        self._file = open(self.path, "wb", buffering=0)
         self._hash = hashlib.sha256()
         self._limit = limit
         self.size = 0
@@ -47,7 +46,7 @@ class StagingFile:
         if self._limit is not None and self.size > self._limit:
             return  # judged as too large when finished; the rest of the part is read and dropped
         self._hash.update(data)
-        self._file.write(data)
+        write_all(self._file, data)
 
     def finish(self) -> Staged:
         """Close the file; its size and digest, or `over_limit` when it outgrew the limit."""
@@ -56,7 +55,8 @@ class StagingFile:
         return Staged(self.path, self.size, "" if over else self._hash.hexdigest(), over)
 
     def discard(self) -> None:
-        self._file.discard()
+        self._file.close()
+        self.path.unlink(missing_ok=True)
 
 
 class _Discard:

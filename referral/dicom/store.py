@@ -22,8 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from .direct import NewFile
-
 CHUNK = 1 << 20
 _DIGEST = re.compile("[0-9a-f]{64}")
 
@@ -110,21 +108,14 @@ class BlobStore:
         target = workdir / secrets.token_hex(8)
         digest = hashlib.sha256()
         size = 0
-        over = False
-        out = NewFile(target)
-        try:
+        with open(target, "wb") as out:
             while chunk := stream.read(min(CHUNK, limit + 1 - size)):
                 size += len(chunk)
                 if size > limit:
-                    over = True
-                    break
+                    return Staged(target, size, "", True)
                 digest.update(chunk)
                 out.write(chunk)
-        except BaseException:
-            out.discard()
-            raise
-        out.close()
-        return Staged(target, size, "" if over else digest.hexdigest(), over)
+        return Staged(target, size, digest.hexdigest(), False)
 
     def publish(self, staged: Path, sha256: str | None = None) -> Published:
         """Move a staged file to its content address, atomically and durably; dedupe identical bytes.
