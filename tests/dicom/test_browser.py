@@ -316,3 +316,35 @@ def test_refused_files_are_told_in_the_pages_language(chromium, live_server, api
                              "未接收 — notes.txt：不是 DICOM 文件、DICOM 文件的 ZIP 压缩包、JPEG 或 PNG 照片，也不是 PDF 报告"]
     assert "not a DICOM file" in page.locator(".dv-results .dv-bad", has_text="notes.txt").get_attribute("title")
     context.close()
+
+
+PHONES_SIDEWAYS = [{"width": 667, "height": 375}, {"width": 844, "height": 390}, {"width": 932, "height": 430}]
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+@pytest.mark.parametrize("screen", PHONES_SIDEWAYS, ids=lambda s: f"{s['width']}x{s['height']}")
+def test_viewer_on_a_phone_held_sideways(chromium, live_server, ct_case, artifacts, screen, language):
+    """Turned sideways the screen is low and wide: the whole image, every tool and preset and the
+    slider are on it at once, in either language, without scrolling the page or the toolbar."""
+    cid, study = ct_case
+    context, page = _open(chromium, live_server, "village.doctor", viewport=screen, has_touch=True,
+                          is_mobile=True, device_scale_factor=2)
+    url = f"{live_server.url}/cases/{cid}/studies/{study['study_uid']}"
+    page.goto(url)
+    if language == "en":
+        page.click("form.lang button")
+        page.wait_for_url(url)
+    _wait_drawn(page)
+    if screen == PHONES_SIDEWAYS[0]:
+        page.screenshot(path=artifacts / f"dicom-viewer-phone-sideways-{language}.png")
+    boxes = page.evaluate("""() => [...document.querySelectorAll(
+            '.dv-toolbar button, .dv-viewport, .dv-slider-row')].map(e => {
+        const r = e.getBoundingClientRect();
+        return [e.dataset.tool || e.dataset.preset || e.className, r.left, r.top, r.right, r.bottom]; })""")
+    assert len(boxes) == 14
+    for name, left, top, right, bottom in boxes:
+        assert left >= 0 and top >= 0 and right <= screen["width"] and bottom <= screen["height"], \
+            (name, left, top, right, bottom)
+    viewport = page.locator(".dv-viewport").bounding_box()
+    assert viewport["height"] >= 0.7 * screen["height"] and viewport["width"] >= viewport["height"]
+    context.close()

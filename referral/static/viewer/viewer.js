@@ -541,11 +541,12 @@
 
   /* ------------------------------------------------------------ start */
 
-  // On a phone the page's header, the title and the series strip come before the image: scrolled
-  // past once, so that the tools, the whole image and the slider fill the screen. Not when the
-  // reader has scrolled already, and not when the stage is taller than the screen anyway.
+  // On a phone (upright or sideways) the page's header, the title and the series strip come before
+  // the image: scrolled past once, so that the tools, the whole image and the slider fill the screen.
+  // Not when the reader has scrolled already, and not when the stage is taller than the screen anyway.
+  var PHONE = "(max-width: 899px), (orientation: landscape) and (max-height: 500px)";
   function fitStageToScreen() {
-    if (!window.matchMedia || !window.matchMedia("(max-width: 899px)").matches || window.scrollY > 0) return;
+    if (!window.matchMedia || !window.matchMedia(PHONE).matches || window.scrollY > 0) return;
     var stage = root.querySelector(".dv-stage").getBoundingClientRect();
     if (stage.bottom <= window.innerHeight || stage.height > window.innerHeight) return;
     window.scrollTo(0, window.scrollY + stage.bottom - window.innerHeight);
