@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from ..domain import routing
 from ..domain.errors import RoutingError
+from ..domain.resident_id import with_check_character
 from ..domain.routing import FacilityRef
 from ..domain.sla import SlaPolicy
 from ..domain.vocabulary import FacilityKind, Tier, Urgency
@@ -490,10 +491,7 @@ def _pick(rng: random.Random, weighted):
 def _id_number(rng: random.Random, birth: datetime, sex: str) -> str:
     """A well-formed resident ID number (GB 11643 check digit) in Yunxi county's region."""
     seq = rng.randint(0, 99) * 10 + (rng.choice((1, 3, 5, 7, 9)) if sex == "male" else rng.choice((0, 2, 4, 6, 8)))
-    body = f"420322{birth:%Y%m%d}{seq:03d}"
-    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-    check = "10X98765432"[sum(int(d) * w for d, w in zip(body, weights)) % 11]
-    return body + check
+    return with_check_character(f"420322{birth:%Y%m%d}{seq:03d}")
 
 
 @cache

@@ -20,7 +20,7 @@ class Scenario:
 
 SCENARIOS = [
     Scenario(
-        {"name": "陈桂英", "sex": "female", "birth_date": "1956-03-12", "id_number": "420322195603120027"},
+        {"name": "陈桂英", "sex": "female", "birth_date": "1956-03-12", "id_number": "420322195603120024"},
         "urgent", "cardiology",
         "反复胸闷、胸痛3天，加重半天",
         "患者胸痛持续时间延长，心电图ST段改变不典型，是否考虑急性冠脉综合征？是否需要转诊上级医院？",
@@ -32,7 +32,7 @@ SCENARIOS = [
          "warning_signs": "胸痛持续超过20分钟、大汗、晕厥", "follow_up": "转诊后随访"},
     ),
     Scenario(
-        {"name": "刘德明", "sex": "male", "birth_date": "1948-11-02", "id_number": "42032219481102003X"},
+        {"name": "刘德明", "sex": "male", "birth_date": "1948-11-02", "id_number": "420322194811020031"},
         "routine", "internal_medicine",
         "咳嗽、咳痰伴气喘2周",
         "慢阻肺急性加重？目前抗感染方案是否合适，是否需要调整吸入药物？",
@@ -46,7 +46,7 @@ SCENARIOS = [
          "warning_signs": "呼吸困难加重、口唇发绀、意识改变", "follow_up": "3天后复诊"},
     ),
     Scenario(
-        {"name": "张小雨", "sex": "female", "birth_date": "1996-07-21", "id_number": "420322199607210048"},
+        {"name": "张小雨", "sex": "female", "birth_date": "1996-07-21", "id_number": "420322199607210041"},
         "urgent", "obstetrics",
         "孕32周，头痛、双下肢水肿1周",
         "血压160/105 mmHg，尿蛋白(++)，考虑子痫前期？是否需要立即转诊？",
@@ -70,7 +70,7 @@ SCENARIOS = [
          "warning_signs": "持续高热、精神萎靡、肢体抖动、呼吸急促", "follow_up": "每日随访至热退"},
     ),
     Scenario(
-        {"name": "李春华", "sex": "female", "birth_date": "1962-09-09", "id_number": "420322196209090065"},
+        {"name": "李春华", "sex": "female", "birth_date": "1962-09-09", "id_number": "420322196209090060"},
         "routine", "endocrinology",
         "口干、多饮半年，血糖控制差",
         "二甲双胍足量治疗下空腹血糖仍在10 mmol/L以上，是否需要加用胰岛素？",
@@ -82,7 +82,7 @@ SCENARIOS = [
          "warning_signs": "心慌、出汗、意识模糊（低血糖）", "follow_up": "2周后复查血糖"},
     ),
     Scenario(
-        {"name": "赵大山", "sex": "male", "birth_date": "1970-01-15", "id_number": "420322197001150018"},
+        {"name": "赵大山", "sex": "male", "birth_date": "1970-01-15", "id_number": "420322197001150014"},
         "emergency", "neurology",
         "突发左侧肢体无力、言语不清2小时",
         "急性脑卒中？是否在溶栓时间窗内，应转诊至哪家医院？",
@@ -94,7 +94,7 @@ SCENARIOS = [
          "warning_signs": "意识障碍加重、呕吐", "follow_up": "转诊"},
     ),
     Scenario(
-        {"name": "孙玉芬", "sex": "female", "birth_date": "1958-04-30", "id_number": "420322195804300041"},
+        {"name": "孙玉芬", "sex": "female", "birth_date": "1958-04-30", "id_number": "420322195804300048"},
         "routine", "tcm",
         "失眠、心悸1月余",
         "中医辨证考虑心脾两虚，请上级中医师指导用药。",
@@ -106,7 +106,7 @@ SCENARIOS = [
          "warning_signs": "胸痛、晕厥", "follow_up": "2周后复诊"},
     ),
     Scenario(
-        {"name": "周建军", "sex": "male", "birth_date": "1985-12-20", "id_number": "420322198512200011"},
+        {"name": "周建军", "sex": "male", "birth_date": "1985-12-20", "id_number": "420322198512200014"},
         "urgent", "general_surgery",
         "右下腹痛12小时",
         "转移性右下腹痛，麦氏点压痛，考虑急性阑尾炎，是否需要转诊手术？",
@@ -118,7 +118,7 @@ SCENARIOS = [
          "follow_up": "转诊"},
     ),
     Scenario(
-        {"name": "吴秀珍", "sex": "female", "birth_date": "1950-06-18", "id_number": "420322195006180023"},
+        {"name": "吴秀珍", "sex": "female", "birth_date": "1950-06-18", "id_number": "420322195006180029"},
         "routine", "cardiology",
         "活动后气短、双下肢水肿1月",
         "心功能不全？心脏彩超提示EF 40%，药物方案请指导。",
@@ -131,7 +131,7 @@ SCENARIOS = [
          "warning_signs": "夜间不能平卧、体重3天增加2公斤以上", "follow_up": "1周后复诊"},
     ),
     Scenario(
-        {"name": "郑志刚", "sex": "male", "birth_date": "1966-02-27", "id_number": "420322196602270037"},
+        {"name": "郑志刚", "sex": "male", "birth_date": "1966-02-27", "id_number": "420322196602270033"},
         "routine", "respiratory",
         "咳嗽2月，痰中带血1周",
         "胸片示右上肺结节影，是否需要进一步CT检查排除肺癌或肺结核？",
@@ -143,7 +143,7 @@ SCENARIOS = [
          "warning_signs": "大咯血、呼吸困难", "follow_up": "检查后复诊"},
     ),
     Scenario(
-        {"name": "黄丽娟", "sex": "female", "birth_date": "1990-10-05", "id_number": "420322199010050020"},
+        {"name": "黄丽娟", "sex": "female", "birth_date": "1990-10-05", "id_number": "420322199010050022"},
         "routine", "dermatology",
         "全身皮肤瘙痒伴红斑1周",
         "药疹还是荨麻疹？抗组胺治疗效果不佳。",
@@ -155,7 +155,7 @@ SCENARIOS = [
          "warning_signs": "黏膜糜烂、发热、皮肤大片剥脱", "follow_up": "3天后复诊"},
     ),
     Scenario(
-        {"name": "马国庆", "sex": "male", "birth_date": "1949-10-01", "id_number": "420322194910010019"},
+        {"name": "马国庆", "sex": "male", "birth_date": "1949-10-01", "id_number": "420322194910010015"},
         "urgent", "orthopedics",
         "跌倒后右髋部疼痛、不能行走4小时",
         "股骨颈骨折？X线片已上传，请判断是否需要手术。",

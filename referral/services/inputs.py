@@ -10,6 +10,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
                       model_validator)
 
+from ..domain import resident_id
 from ..domain.errors import ValidationFailed
 from ..domain.specialties import specialty_codes
 from ..domain.vocabulary import Outcome, Sex, Urgency
@@ -23,6 +24,9 @@ LongText = Annotated[str, Field(max_length=20000)]
 
 ICD10 = re.compile(r"^[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?$")
 ID_NUMBER = re.compile(r"^[0-9]{17}[0-9X]$")
+ID_CHECK_FAILS = "the last character does not check out: a digit is probably mistyped"
+ID_NOT_A_DATE = "digits 7 to 14 are not a birth date"
+ID_OTHER_BIRTH_DATE = "holds another birth date than the one given (digits 7 to 14)"
 _UID = r"[0-9]+(?:\.[0-9]+)*"
 KEY_IMAGE = re.compile(rf"^(?P<study>{_UID})/(?P<series>{_UID})/(?P<sop>{_UID})/(?P<frame>[1-9][0-9]{{0,5}})$")
 
@@ -80,18 +84,35 @@ class PatientIn(Strict):
     name: ShortText
     sex: Sex
     birth_date: date | None = None
-    id_number: str | None = Field(default=None, description="18-character resident ID number")
+    id_number: str | None = Field(default=None, description="18-character resident ID number; its check character "
+                                  "and the birth date it holds are checked, and `birth_date` is taken from it when "
+                                  "not given")
     phone: str | None = Field(default=None, max_length=40)
 
     @field_validator("id_number")
     @classmethod
-    def _id_number(cls, v: str | None) -> str | None:
+    def _id_number(cls, v: str | None, info: ValidationInfo) -> str | None:
         if v in (None, ""):
             return None
         v = v.upper()
         if not ID_NUMBER.match(v):
             raise ValueError("must be 18 characters: 17 digits and a digit or X")
+        born = resident_id.birth_date_of(v)
+        if born is None:
+            raise ValueError(ID_NOT_A_DATE)
+        if resident_id.check_fails(v):
+            raise ValueError(ID_CHECK_FAILS)
+        given = info.data.get("birth_date")
+        if given is not None and given != born:
+            raise ValueError(ID_OTHER_BIRTH_DATE)
         return v
+
+    @model_validator(mode="after")
+    def _birth_date_from_id_number(self) -> PatientIn:
+        """The birth date the ID number holds, when none was typed."""
+        if self.birth_date is None and self.id_number:
+            self.birth_date = resident_id.birth_date_of(self.id_number)
+        return self
 
     @field_validator("birth_date")
     @classmethod

@@ -14,7 +14,8 @@ from werkzeug.datastructures import MultiDict
 
 from ..domain.errors import DomainError, RoutingError, ValidationFailed
 from ..domain.icd10 import lookup as icd10_lookup
-from ..services.inputs import ACTION_INPUTS, CONTROL_MESSAGE, CaseIn, Strict, small_int
+from ..services.inputs import (ACTION_INPUTS, CONTROL_MESSAGE, ID_CHECK_FAILS, ID_NOT_A_DATE, ID_OTHER_BIRTH_DATE,
+                               CaseIn, Strict, small_int)
 
 VITALS = ("temperature_c", "heart_rate", "resp_rate", "bp_systolic", "bp_diastolic", "spo2", "weight_kg",
           "glucose_mmol")
@@ -24,6 +25,9 @@ MAX_DIAGNOSES = 20
 # Messages the services give for particular fields, in the user's language.
 _KNOWN_MESSAGES = {
     "must be 18 characters: 17 digits and a digit or X": _l("18 characters: 17 digits and a digit or X."),
+    ID_CHECK_FAILS: _l("The last character does not check out: a digit is probably mistyped."),
+    ID_NOT_A_DATE: _l("Digits 7 to 14 are not a birth date."),
+    ID_OTHER_BIRTH_DATE: _l("This number holds another birth date than the one entered (digits 7 to 14)."),
     "birth date is not plausible": _l("This birth date is not plausible."),
     "not an ICD-10 code (e.g. I10, J18.9)": _l("Not an ICD-10 code (for example I10 or J18.9)."),
     "unknown specialty; see GET /api/v1/specialties": _l("Choose a specialty from the list."),

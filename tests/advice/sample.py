@@ -22,7 +22,7 @@ def sample_case(**overrides) -> Case:
     village = Facility(code="YX-T01-V01", name="城关镇白岩村卫生室", name_en="Baiyan Village Clinic", tier="village",
                        kind="village_clinic")
     author = User(username="village.doctor", display_name="王秀兰", title="乡村医生", locale="zh")
-    patient = Patient(name="陈桂英", sex="female", birth_date=date(1956, 3, 12), id_number="420322195603120027")
+    patient = Patient(name="陈桂英", sex="female", birth_date=date(1956, 3, 12), id_number="420322195603120024")
     fields = dict(
         reference="YX-2026-000123", urgency="urgent", specialty="cardiology",
         chief_complaint="反复胸闷、胸痛3天，加重半天。Chest tightness for 3 days.",

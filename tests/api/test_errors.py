@@ -177,7 +177,7 @@ def test_version_must_be_a_number_not_a_boolean(api, submitted):
 
 
 def test_a_known_id_number_with_other_details_is_refused(api):
-    first = {"name": "张桂兰", "sex": "female", "birth_date": "1950-02-03", "id_number": "420322195002030028"}
+    first = {"name": "张桂兰", "sex": "female", "birth_date": "1950-02-03", "id_number": "420322195002030023"}
     a = api.new_case("village.doctor", patient=first)
     same = api.new_case("village.doctor", patient=first)
     assert same["patient"]["id"] == a["patient"]["id"]  # the same person is found again
@@ -186,6 +186,29 @@ def test_a_known_id_number_with_other_details_is_refused(api):
         "patient": typo, "urgency": "routine", "specialty": "cardiology", "chief_complaint": "x",
         "clinical_question": "?"})
     assert r.status_code == 422 and "张桂兰" in r.get_json()["fields"]["patient.id_number"]
+
+
+@pytest.mark.parametrize("id_number,birth_date,message", [
+    ("420322195002030028", None, "does not check out"),  # the last digit mistyped
+    ("420322195002030203", None, "does not check out"),  # two digits swapped
+    ("42032219500230002X", None, "not a birth date"),  # 30 February, though it checks out
+    ("420322195002030023", "1950-03-02", "another birth date"),  # day and month the other way round
+])
+def test_a_mistyped_id_number_is_refused_with_the_reason(api, id_number, birth_date, message):
+    """A resident ID number is checked where it is typed (GB 11643 check character, the birth date it
+    holds): a wrong one would join this patient's referrals to somebody else's record."""
+    patient = {"name": "张桂兰", "sex": "female", "id_number": id_number, **({"birth_date": birth_date} if birth_date
+                                                                            else {})}
+    r = api.post("village.doctor", "/api/v1/cases", json={
+        "patient": patient, "urgency": "routine", "specialty": "cardiology", "chief_complaint": "x",
+        "clinical_question": "?"})
+    assert r.status_code == 422 and message in r.get_json()["fields"]["patient.id_number"]
+
+
+def test_the_birth_date_comes_from_the_id_number_when_not_typed(api):
+    case = api.new_case("village.doctor", patient={"name": "张桂兰", "sex": "female", "id_number": "42032219500203012x"})
+    shown = api.get("village.doctor", f"/api/v1/cases/{case['id']}").get_json()["patient"]
+    assert shown["birth_date"] == "1950-02-03"
 
 
 BEYOND = [2**31, 2**63, 10**20]  # past an integer column, past SQLite's 64 bits, past both

@@ -69,7 +69,7 @@ def build_march(session, users) -> Dataset:
     ids: dict[str, int] = {}
 
     ids["A"] = a = _draft(session, u["village.doctor"], "2024-03-04 08:50", "urgent", "cardiology",
-                          [("I20.0", "不稳定型心绞痛"), ("I10", "原发性高血压")], id_number="420322196005010035")
+                          [("I20.0", "不稳定型心绞痛"), ("I10", "原发性高血压")], id_number="420322196005010030")
     act(session, u["village.doctor"], a, "submit", now=local("2024-03-04 09:00"))
     act(session, u["township.specialist"], a, "claim", now=local("2024-03-04 09:30"))
     act(session, u["township.specialist"], a, "escalate", {"reason": "需要心内科"}, now=local("2024-03-04 10:00"))

@@ -12,7 +12,7 @@ from .conftest import csrf_token, post_form
 
 NEW_CASE = {
     "patient_choice": "new", "patient_name": "周春花", "patient_sex": "female", "patient_birth_date": "1961-04-09",
-    "patient_id_number": "420322196104090023", "patient_phone": "13800000000",
+    "patient_id_number": "420322196104090021", "patient_phone": "13800000000",
     "urgency": "urgent", "specialty": "cardiology", "chief_complaint": "胸闷3天",
     "clinical_question": "是否为急性冠脉综合征？", "history": "高血压10年",
     "heart_rate": "96", "bp_systolic": "160", "bp_diastolic": "95",
@@ -56,6 +56,18 @@ def test_validation_errors_keep_what_the_doctor_typed(signed_in):
     assert client.get("/").get_data(as_text=True).count("周春花") == 0  # nothing was saved
 
 
+def test_a_mistyped_id_number_is_told_in_chinese_and_kept_for_correcting(signed_in):
+    client = signed_in("village.doctor")
+    data = {**NEW_CASE, "patient_id_number": "420322196104090012", "intent": "submit"}  # two digits swapped
+    r = post_form(client, "/cases/new", data)
+    assert r.status_code == 422
+    page = r.get_data(as_text=True)
+    assert "校验位不符" in page and 'value="420322196104090012"' in page
+    r = post_form(client, "/cases/new", {**data, "patient_birth_date": "1961-09-04",
+                                         "patient_id_number": "420322196104090021"})
+    assert r.status_code == 422 and "与填写的出生日期不符" in r.get_data(as_text=True)
+
+
 def test_save_draft_then_submit_from_the_case_page(signed_in):
     client = signed_in("village.doctor")
     r = post_form(client, "/cases/new", {**NEW_CASE, "intent": "save"})
@@ -63,7 +75,7 @@ def test_save_draft_then_submit_from_the_case_page(signed_in):
     case_id = _case_id(r)
     page = client.get(f"/cases/{case_id}").get_data(as_text=True)
     assert "草稿" in page and "周春花" in page
-    assert "420322********0023" in page and "420322196104090023" not in page  # ID masked
+    assert "420322********0021" in page and "420322196104090021" not in page  # ID masked
     assert "I20.0" in page
     r = post_form(client, f"/cases/{case_id}/actions/submit", {"version": _version(page, "submit")},
                   token_from=f"/cases/{case_id}")
