@@ -23,13 +23,13 @@ def create_case():
 
 
 @endpoint("/cases", "GET", "Cases the caller may see", tag="cases", query={
-    "status": "comma-separated statuses", "urgency": "routine, urgent or emergency",
+    "status": "comma-separated statuses (or the parameter repeated)", "urgency": "routine, urgent or emergency",
     "scope": "mine (created or assigned), queue (waiting for my facility and specialties), all (default)",
     "page": "1-based page number", "per_page": "1..100, default 20"})
 def list_cases():
     page = worklists.list_cases(
         db_session(), current_user(), scope=request.args.get("scope") or "all",
-        status=request.args.get("status") or None, urgency=request.args.get("urgency") or None,
+        status=",".join(request.args.getlist("status")) or None, urgency=request.args.get("urgency") or None,
         page=int_arg("page", 1), per_page=int_arg("per_page", 20),
     )
     return jsonify(items=[case_summary(c) for c in page.items], total=page.total, page=page.page,

@@ -25,11 +25,13 @@ def login():
     if request.method == "GET":
         return render_template("auth/login.html", username="", error=None, next_url=next_url)
     username = (request.form.get("username") or "").strip()[:64]
-    password = (request.form.get("password") or "")[:200]
+    password = request.form.get("password") or ""
     if not username or not password:
         return render_template("auth/login.html", username=username, next_url=next_url,
                                error=_("Enter your username and password.")), 400
     try:
+        if len(password) > user_service.MAX_PASSWORD:  # no password is longer: wrong, and not worth hashing
+            raise Unauthorized("wrong username or password")
         user = auth_service.check_credentials(db_session(), runtime().login_limiter, username, password,
                                               request.remote_addr or "")
     except RateLimited as exc:
@@ -37,6 +39,9 @@ def login():
     except Unauthorized:
         return render_template("auth/login.html", username=username, next_url=next_url,
                                error=_("Wrong username or password.")), 401
+    chosen = session.get("locale")  # set only by choosing a language while signed out, i.e. on this page
+    if chosen in LOCALES and chosen != user.locale:
+        user_service.set_locale(db_session(), user, chosen)
     sign_in(user)
     return redirect(next_url or url_for("web.home"))
 

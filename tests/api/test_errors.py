@@ -237,3 +237,17 @@ def test_numbers_no_row_can_have_name_nothing(api, client, submitted, number):
     r = api.post("village.doctor", f"/api/v1/cases/{submitted}/attachments/inbox", json={"study_id": number})
     assert r.status_code == 404
     assert client.get("/healthz").get_json() == {"status": "ok"}
+
+
+def test_several_statuses_by_commas_or_by_repeating_the_parameter(api, submitted):
+    draft = api.new_case("village.doctor")["id"]
+
+    def ids(query: str) -> set[int]:
+        return {c["id"] for c in api.get("village.doctor", f"/api/v1/cases?{query}&per_page=100").get_json()["items"]}
+
+    assert draft in ids("status=draft") and submitted not in ids("status=draft")
+    both = ids("status=draft,submitted")
+    assert {draft, submitted} <= both
+    assert ids("status=draft&status=submitted") == both
+    r = api.get("village.doctor", "/api/v1/cases?status=draft&status=unheard_of")
+    assert r.status_code == 422 and "status" in r.get_json()["fields"]

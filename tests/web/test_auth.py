@@ -164,6 +164,25 @@ def test_language_switch_is_remembered_on_the_account(app, signed_in):
     assert "Not found" in other.get("/nope").get_data(as_text=True)
 
 
+def test_a_password_is_taken_whole_at_sign_in(app, signed_in):
+    """The longest password allowed (200 characters) signs in; one character more is wrong, not cut
+    back to the 200 that would match."""
+    longest = "长" * 150 + "p" * 50
+    r = post_form(signed_in("village.doctor"), "/account/password", {
+        "current_password": DEMO_PASSWORD, "new_password": longest, "confirm_password": longest})
+    assert r.status_code == 302
+    assert sign_in(app.test_client(), "village.doctor", password=longest).status_code == 302
+    assert sign_in(app.test_client(), "village.doctor", password=longest + "x").status_code == 401
+
+
+def test_the_language_chosen_on_the_sign_in_page_stays_after_signing_in(app, client, signed_in):
+    client.post("/locale", data={"locale": "en", "csrf_token": csrf_token(client.get("/login").data)})
+    assert "Sign in" in client.get("/login").get_data(as_text=True)
+    sign_in(client, "township.specialist")  # an account that had Chinese
+    assert "Queue" in client.get("/").get_data(as_text=True)
+    assert "Queue" in signed_in("township.specialist").get("/").get_data(as_text=True)  # and remembered
+
+
 def test_deactivated_account_is_signed_out_at_once(app, signed_in, users):
     doctor = signed_in("village.doctor")
     admin = signed_in("township.admin")
