@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pydicom
-from flask import Blueprint, Response, g, jsonify, request, stream_with_context
+from flask import Blueprint, Response, current_app, g, jsonify, request, stream_with_context
 from pydicom.encaps import generate_fragmented_frames
 
 from ..api import authenticated_user
@@ -84,7 +84,10 @@ def _pn(name: str) -> dict:
 
 
 def _base() -> str:
-    return request.host_url.rstrip("/") + "/dicomweb"
+    """Where DICOMweb is reached: the configured public address (`REFERRAL_PUBLIC_URL`), else the
+    address the caller itself used."""
+    public = current_app.extensions["referral"].settings.public_url
+    return (public or request.host_url.rstrip("/")) + "/dicomweb"
 
 
 def study_attributes(s: Study, series_count: int) -> dict:

@@ -4,6 +4,7 @@ same scoping as cases (out of scope = 404, no token = 401)."""
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import io
 import secrets
@@ -56,7 +57,7 @@ def test_qido_studies_and_filters(api, loaded):
     ct = found[loaded["ct"]["study_uid"]]
     assert str(ct.PatientName) == "张^伟" and ct.PatientID == "YX0000123" and ct.ModalitiesInStudy == "CT"
     assert ct.NumberOfStudyRelatedInstances == 10 and ct.NumberOfStudyRelatedSeries == 1
-    assert ct.RetrieveURL.endswith(f"/dicomweb/studies/{ct.StudyInstanceUID}")
+    assert ct.RetrieveURL == f"http://localhost/dicomweb/studies/{ct.StudyInstanceUID}"  # the address used
 
     def uids(query):
         return {i["0020000D"]["Value"][0] for i in get(api, "/dicomweb/studies?" + query).get_json()}
@@ -303,3 +304,14 @@ def test_a_rendered_frame_is_cached_once_its_answer_has_gone_out(api, app, loade
     (written,) = cached() - before
     assert written.read_bytes() == image
     assert get(api, url).data == image
+
+
+def test_retrieve_urls_use_the_public_address_when_one_is_set(api, app, loaded, monkeypatch):
+    """Behind a reverse proxy the address a viewer must use is the public one, whatever Host the
+    proxy passed on."""
+    runtime = app.extensions["referral"]
+    monkeypatch.setattr(runtime, "settings", dataclasses.replace(runtime.settings,
+                                                                 public_url="https://pacs.yunxi.example"))
+    uid = loaded["ct"]["study_uid"]
+    (study,) = [pydicom.Dataset.from_json(i) for i in get(api, f"/dicomweb/studies?StudyInstanceUID={uid}").get_json()]
+    assert study.RetrieveURL == f"https://pacs.yunxi.example/dicomweb/studies/{uid}"
