@@ -293,6 +293,7 @@ def run_worker(channel_fd: int) -> None:
     until that process ends (its end closes the channel)."""
     from .app import create_app
     from .config import Settings
+    from .runtime import RedisUnavailable
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C stops the site's process; its end stops us
     channel = socket.socket(fileno=channel_fd)
@@ -301,6 +302,11 @@ def run_worker(channel_fd: int) -> None:
     quiet.setLevel(logging.ERROR)  # the site's process has said at its start what there is to say about settings
     try:
         app = create_app(Settings.from_env())
+    except RedisUnavailable:
+        raise  # said in one line by the command
+    except Exception as exc:  # e.g. Redis gone between its check and the first use: the pool starts another
+        log.error("upload worker could not start: %s: %s", type(exc).__name__, exc)
+        sys.exit(2)
     finally:
         quiet.setLevel(level)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # as the site's process: errors only

@@ -292,3 +292,24 @@ def test_the_case_page_uploads_through_the_workers_in_chromium(serve, chromium, 
     assert page.locator(".dicom-panel .dv-study").count() == 3
     assert cpu.in_workers > 2 * cpu.site, (cpu.in_workers, cpu.site)
     context.close()
+
+
+def test_a_worker_that_cannot_start_says_why_in_one_line(tmp_path):
+    """Whatever stops a worker's start (here a data directory that is a file; in the field, Redis going
+    away between its check and its first use) is one line in the log and exit code 2, which the site's
+    process answers by starting another later; no traceback."""
+    import subprocess
+    import sys
+
+    not_a_directory = tmp_path / "data"
+    not_a_directory.write_text("a file")
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    env = {**os.environ, "REFERRAL_DATA_DIR": str(not_a_directory),
+           "REFERRAL_DATABASE_URL": f"sqlite:///{tmp_path / 'referral.db'}", "REFERRAL_SECRET_KEY": "k"}
+    env.pop("REFERRAL_REDIS_URL", None)
+    done = subprocess.run([sys.executable, "-m", "referral.cli", "upload-worker", str(theirs.fileno())],
+                          pass_fds=[theirs.fileno()], env=env, capture_output=True, text=True, timeout=120)
+    ours.close()
+    theirs.close()
+    assert done.returncode == 2, done.stderr
+    assert "upload worker could not start" in done.stderr and "Traceback" not in done.stderr, done.stderr
