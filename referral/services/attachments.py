@@ -169,7 +169,10 @@ def _attach(session: Session, user: User, case_id: int, intake: Intake, publishe
 
 
 class _FileRows:
-    """`StoredFile` rows, created only for the files an instance or attachment really uses."""
+    """`StoredFile` rows, created only for the files an instance or attachment really uses.
+
+    An attachment gets its row as a model (`get`); an instance only needs the row's id, so the
+    rows of a batch's new images are inserted in one statement (`reserve`, then `ids`)."""
 
     def __init__(self, session: Session, published: dict[str, int], intake: Intake, used: set[str],
                  now: datetime) -> None:
@@ -178,6 +181,7 @@ class _FileRows:
         self.media.update({f.staged.sha256: f.media_type for f in intake.files})
         self.rows = {f.sha256: f for f in session.scalars(
             select(StoredFile).where(StoredFile.sha256.in_(list(published))))}
+        self.reserved: set[str] = set()
 
     def get(self, sha: str) -> StoredFile:
         """The row for this file, new ones added to the session (inserted with the next flush)."""
@@ -189,6 +193,26 @@ class _FileRows:
             self.rows[sha] = row
         self.used.add(sha)
         return row
+
+    def reserve(self, sha: str) -> int:
+        """Mark the file as used by an instance (its row is made by `ids`); its size."""
+        self.used.add(sha)
+        self.reserved.add(sha)
+        row = self.rows.get(sha)
+        return row.size if row is not None else self.published[sha]
+
+    def ids(self) -> dict[str, int]:
+        """The row id of every reserved file, the missing rows inserted in one statement
+        (after a flush, so that a row made by `get` meanwhile is not made twice)."""
+        found = {sha: self.rows[sha].id for sha in self.reserved if sha in self.rows}
+        missing = sorted(self.reserved - found.keys())
+        if missing:
+            inserted = self.session.execute(
+                insert(StoredFile).returning(StoredFile.sha256, StoredFile.id),
+                [{"sha256": sha, "size": self.published[sha], "media_type": self.media.get(sha, "application/dicom"),
+                  "created_at": self.now} for sha in missing])
+            found.update({sha: row_id for sha, row_id in inserted})
+        return found
 
     def existing_id(self, sha: str) -> int | None:
         row = self.rows.get(sha)
@@ -211,7 +235,7 @@ def _index_dicom(session: Session, items: list[DicomItem], files: _FileRows, rej
     A few queries per study, not per instance: a 400-image study is indexed in one pass.
     """
     changes: dict[str, StudyChange] = {}
-    instances: list[tuple[Series, StoredFile, dict]] = []
+    instances: list[tuple[Series, str, dict]] = []
     owner = Study.case_id == case_id if case_id is not None else Study.inbox_facility_id == inbox_facility_id
     by_study: dict[str, list[DicomItem]] = {}
     for item in items:
@@ -229,17 +253,18 @@ def _index_dicom(session: Session, items: list[DicomItem], files: _FileRows, rej
         sops = [i.parsed.info.sop_uid for i in group]
         present = dict(session.execute(select(Instance.sop_uid, Instance.file_id).where(
             Instance.study_id == study.id, Instance.sop_uid.in_(sops))).all())
-        series_of = {s.series_uid: s for s in session.scalars(select(Series).where(Series.study_id == study.id))}
+        series_of = {s.series_uid: s for s in study.series}  # loaded once: the answer lists them too
         taken: dict[str, str] = {}  # sop uid -> sha256, within this batch
         for item in group:
             _index_one(session, item, study, change, files, rejected, present, series_of, taken, instances, now)
     for change in changes.values():
         if change.new and not change.added:
             session.delete(change.study)  # every file of this new study was refused
-    session.flush()  # the studies, series and stored files: the instances' rows need their ids
+    session.flush()  # the studies and series: the instances' rows need their ids
     if instances:
-        session.execute(_INSERT_INSTANCE, [{**row, "series_id": series.id, "file_id": stored.id}
-                                           for series, stored, row in instances])
+        file_ids = files.ids()
+        session.execute(_INSERT_INSTANCE, [{**row, "series_id": series.id, "file_id": file_ids[sha]}
+                                           for series, sha, row in instances])
     return [c for c in changes.values() if c.added or c.duplicates or not c.new]
 
 
@@ -250,7 +275,7 @@ _INSERT_INSTANCE = insert(Instance.__table__)
 
 def _index_one(session: Session, item: DicomItem, study: Study, change: StudyChange, files: _FileRows,
                rejected: list[Rejection], present: dict[str, int], series_of: dict[str, Series],
-               taken: dict[str, str], instances: list[tuple[Series, StoredFile, dict]], now: datetime) -> None:
+               taken: dict[str, str], instances: list[tuple[Series, str, dict]], now: datetime) -> None:
     info = item.parsed.info
     if study.instance_count and not same_patient_header(_study_patient(study), _patient_of(info)):
         rejected.append(Rejection(item.name, "the patient in this file differs from the other images of the "
@@ -267,14 +292,14 @@ def _index_one(session: Session, item: DicomItem, study: Study, change: StudyCha
                                                  "perhaps encoded differently) is already in this study; the "
                                                  "first one is kept", kind="duplicate"))
         return
-    stored = files.get(item.sha256)
+    size = files.reserve(item.sha256)
     series = series_of.get(info.series_uid)
     if series is None:
         series = series_of[info.series_uid] = Series(
             study_id=study.id, series_uid=info.series_uid, modality=info.modality, number=info.series_number,
             description=info.series_description, body_part=info.body_part, instance_count=0)
-        session.add(series)
-    instances.append((series, stored, dict(
+        study.series.append(series)
+    instances.append((series, item.sha256, dict(
         study_id=study.id, sop_uid=info.sop_uid, sop_class_uid=info.sop_class_uid,
         transfer_syntax=info.transfer_syntax, number=info.instance_number, sort_key=info.sort_key,
         frames=info.frames, rows=info.rows, columns=info.columns, facts=info.facts, filename=item.name,
@@ -283,7 +308,7 @@ def _index_one(session: Session, item: DicomItem, study: Study, change: StudyCha
     taken[info.sop_uid] = item.sha256
     series.instance_count += 1
     study.instance_count += 1
-    study.total_bytes += stored.size
+    study.total_bytes += size
     if info.modality and info.modality not in (study.modalities or []):
         study.modalities = sorted({*(study.modalities or []), info.modality})
     _fill_study(study, info)
