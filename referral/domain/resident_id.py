@@ -8,8 +8,10 @@ where it is typed: a wrong number would join one patient's referrals to another'
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
+FORMAT = re.compile("[0-9]{17}[0-9X]")  # upper-case X
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARACTERS = "10X98765432"
 

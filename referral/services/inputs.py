@@ -23,7 +23,6 @@ ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 LongText = Annotated[str, Field(max_length=20000)]
 
 ICD10 = re.compile(r"^[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?$")
-ID_NUMBER = re.compile(r"^[0-9]{17}[0-9X]$")
 ID_CHECK_FAILS = "the last character does not check out: a digit is probably mistyped"
 ID_NOT_A_DATE = "digits 7 to 14 are not a birth date"
 ID_OTHER_BIRTH_DATE = "holds another birth date than the one given (digits 7 to 14)"
@@ -95,7 +94,7 @@ class PatientIn(Strict):
         if v in (None, ""):
             return None
         v = v.upper()
-        if not ID_NUMBER.match(v):
+        if not resident_id.FORMAT.fullmatch(v):
             raise ValueError("must be 18 characters: 17 digits and a digit or X")
         born = resident_id.birth_date_of(v)
         if born is None:
