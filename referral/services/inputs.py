@@ -97,7 +97,7 @@ class PatientIn(Strict):
         if not resident_id.FORMAT.fullmatch(v):
             raise ValueError("must be 18 characters: 17 digits and a digit or X")
         born = resident_id.birth_date_of(v)
-        if born is None:
+        if born is None or not _plausible_birth_date(born):
             raise ValueError(ID_NOT_A_DATE)
         if resident_id.check_fails(v):
             raise ValueError(ID_CHECK_FAILS)
@@ -116,9 +116,13 @@ class PatientIn(Strict):
     @field_validator("birth_date")
     @classmethod
     def _not_future(cls, v: date | None) -> date | None:
-        if v is not None and (v > date.today() or v.year < 1890):
+        if v is not None and not _plausible_birth_date(v):
             raise ValueError("birth date is not plausible")
         return v
+
+
+def _plausible_birth_date(d: date) -> bool:
+    return date(1890, 1, 1) <= d <= date.today()
 
 
 class Vitals(Strict):

@@ -192,6 +192,7 @@ def test_a_known_id_number_with_other_details_is_refused(api):
     ("420322195002030028", None, "does not check out"),  # the last digit mistyped
     ("420322195002030203", None, "does not check out"),  # two digits swapped
     ("42032219500230002X", None, "not a birth date"),  # 30 February, though it checks out
+    ("420322209901010012", None, "not a birth date"),  # born in 2099, though it checks out
     ("420322195002030023", "1950-03-02", "another birth date"),  # day and month the other way round
 ])
 def test_a_mistyped_id_number_is_refused_with_the_reason(api, id_number, birth_date, message):
