@@ -6,9 +6,10 @@ uploads from several clinics at once would queue for one core however many the s
 hand the lock to each other on every system call. The site's own process keeps everything that
 lives in a process (Socket.IO sessions and consult rooms, the sign-in limits without Redis, the
 background jobs); a request to one of the upload routes (`UPLOAD_ENDPOINTS`) is handed over whole
-to an upload worker: the site's process reads its request line and headers, then passes the
+to an upload worker: the site's process reads its request line, then passes the
 connection itself (its file descriptor, over a Unix socket) together with the bytes it has
-already read, and forgets it. The worker runs the same app on that connection, answers and
+already read, and forgets it. The request line is all the site's process reads of an upload: the
+route decides, and the worker reads the headers. The worker runs the same app on that connection, answers and
 closes it, as the server does after every answer. No byte of the upload passes through the
 site's process, and while no worker can take a request the site's process serves it itself.
 
@@ -162,6 +163,12 @@ class WorkerPool:
             return False
 
 
+def _leave_100_continue_to_werkzeug(handler: WSGIRequestHandler) -> bool:
+    """The standard library's handler answers `Expect: 100-continue` while it parses the headers, and
+    werkzeug answers it again before the application reads the body: one `100 Continue` is enough."""
+    return True
+
+
 def request_handler(app: Flask, pool: WorkerPool) -> type[WSGIRequestHandler]:
     """The site's request handler: the upload routes go to the pool, everything else is served here."""
     urls = app.url_map.bind("localhost")
@@ -176,24 +183,29 @@ def request_handler(app: Flask, pool: WorkerPool) -> type[WSGIRequestHandler]:
         return endpoint in UPLOAD_ENDPOINTS
 
     class SiteRequestHandler(WSGIRequestHandler):
-        def run_wsgi(self) -> None:
-            if is_upload(self.command, self.path) and self._hand_over():
+        handle_expect_100 = _leave_100_continue_to_werkzeug
+
+        def parse_request(self) -> bool:
+            """An upload is handed over on its request line alone: its headers, like its body, are
+            the worker's to read (and an `Expect: 100-continue` the worker's to answer)."""
+            words = self.raw_requestline.split()
+            if len(words) == 3 and words[2] in (b"HTTP/1.0", b"HTTP/1.1") \
+                    and is_upload(words[0].decode("latin-1"), words[1].decode("latin-1")) and self._hand_over():
                 self.close_connection = True
-                return
-            super().run_wsgi()
+                return False  # nothing more for this process to do with the connection
+            return super().parse_request()
 
         def _hand_over(self) -> bool:
-            # `Expect: 100-continue` has been answered here (parse_request): the worker must not answer again.
-            head = self.raw_requestline + b"".join(
-                f"{name}: {value}\r\n".encode("latin-1") for name, value in self.headers.items()
-                if name.lower() != "expect") + b"\r\n"
             connection: socket.socket = self.connection
             connection.setblocking(False)  # only what is already buffered; never wait for the client here
             try:
                 read_ahead = self.rfile.peek()
+            except BlockingIOError:
+                read_ahead = b""
             finally:
                 connection.setblocking(True)
-            if not pool.hand_over(connection, head + read_ahead, self.client_address, self.server.server_address):
+            if not pool.hand_over(connection, self.raw_requestline + read_ahead, self.client_address,
+                                  self.server.server_address):
                 return False
             # The worker holds the connection now: close this process's descriptor without shutting
             # the connection down (the server's shutdown_request finds a detached socket and skips it).
@@ -254,6 +266,7 @@ class _HandedOver(WSGIRequestHandler):
     """werkzeug's handler on a connection whose first bytes the site's process has read already."""
 
     protocol_version = "HTTP/1.1"
+    handle_expect_100 = _leave_100_continue_to_werkzeug
 
     def __init__(self, connection: socket.socket, client_address, server: _WorkerServer, read_ahead: bytes) -> None:
         self._read_ahead = read_ahead

@@ -403,7 +403,7 @@ def store_instances(study_uid: str | None = None):
         receiver = im.receiver(workdir)
         parts = staged_parts(request_body(request, im.limits.max_file_bytes), boundary, workdir, _is_dicom_part,
                              max_part_bytes=im.limits.max_file_bytes)
-        for count, (headers, staged) in enumerate(parts, 1):
+        for count, (headers, _, staged) in enumerate(parts, 1):
             name = f"part {count}"
             if staged is None:
                 receiver.intake.rejected.append(Rejection(
@@ -461,5 +461,6 @@ def _part_type(headers: dict[str, str]) -> str:
     return headers.get("content-type", "application/dicom").split(";")[0].strip().lower()
 
 
-def _is_dicom_part(headers: dict[str, str]) -> bool:
-    return _part_type(headers) == "application/dicom"
+def _is_dicom_part(headers: dict[str, str]) -> bool | None:
+    """True for a DICOM part; None (declined, `staged_parts`) for anything else."""
+    return True if _part_type(headers) == "application/dicom" else None

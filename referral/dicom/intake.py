@@ -23,7 +23,7 @@ from .limits import Limits, human_bytes
 from .parse import ParsedFile, read_instance
 from .render import RenderError
 from .scan import InvalidDicom, NotDicom
-from .store import BlobStore, Staged, sha256_of
+from .store import PREFIX_BYTES, BlobStore, Staged, sha256_of
 
 PHOTO_MAX_PIXELS = 80_000_000
 NOT_ACCEPTED = "not a DICOM file, a ZIP of DICOM files, a JPEG or PNG photo, or a PDF report"
@@ -138,8 +138,10 @@ class Receiver:
         if staged.size == 0:
             self.intake.rejected.append(Rejection(name, "the file is empty", kind="empty"))
             return
-        with open(staged.path, "rb") as fh:
-            prefix = fh.read(132)
+        prefix = staged.prefix
+        if prefix is None:
+            with open(staged.path, "rb") as fh:
+                prefix = fh.read(PREFIX_BYTES)
         kind = kind_of(prefix)
         if kind == "zip":
             self._take_zip(name, staged)

@@ -13,21 +13,23 @@ block size whatever the size of a part.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import secrets
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from werkzeug.http import parse_options_header
 
 from ..domain.errors import TooLarge, ValidationFailed
 from .limits import human_bytes
-from .store import Staged, write_all
+from .store import PREFIX_BYTES, Staged
 
 BLOCK = 1 << 20  # bytes read from the request at a time
 MAX_HEADER_BYTES = 16 * 1024
+T = TypeVar("T")
 _CONTINUATION = re.compile(rb"\r\n[ \t]+")
 
 
@@ -36,26 +38,33 @@ class StagingFile:
 
     def __init__(self, workdir: Path, limit: int | None = None) -> None:
         self.path = workdir / f"part-{secrets.token_hex(8)}"
-        self._file = open(self.path, "wb", buffering=0)
+        # A plain descriptor: each write is one system call, with no file object around it.
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         self._hash = hashlib.sha256()
         self._limit = limit
+        self._prefix = b""
         self.size = 0
 
     def write(self, data) -> None:
         self.size += len(data)
         if self._limit is not None and self.size > self._limit:
             return  # judged as too large when finished; the rest of the part is read and dropped
+        if len(self._prefix) < PREFIX_BYTES:
+            self._prefix += bytes(data[:PREFIX_BYTES - len(self._prefix)])
         self._hash.update(data)
-        write_all(self._file, data)
+        view = memoryview(data)
+        while view:  # a short write (the disk filling up) is followed by one that raises
+            view = view[os.write(self._fd, view):]
 
     def finish(self) -> Staged:
         """Close the file; its size and digest, or `over_limit` when it outgrew the limit."""
-        self._file.close()
+        os.close(self._fd)
         over = self._limit is not None and self.size > self._limit
-        return Staged(self.path, self.size, "" if over else self._hash.hexdigest(), over)
+        return Staged(self.path, self.size, "" if over else self._hash.hexdigest(), over,
+                      None if over else self._prefix)
 
     def discard(self) -> None:
-        self._file.close()
+        os.close(self._fd)
         self.path.unlink(missing_ok=True)
 
 
@@ -228,12 +237,24 @@ def _check_size(size: int, limit: int | None) -> None:
         raise TooLarge(f"a part is larger than the limit of {human_bytes(limit)}")
 
 
-def staged_parts(stream: BinaryIO, boundary: bytes, workdir: Path, accept: Callable[[dict[str, str]], bool], *,
+def staged_parts(stream: BinaryIO, boundary: bytes, workdir: Path, accept: Callable[[dict[str, str]], T | None], *,
                  file_limit: int | None = None, max_parts: int | None = None,
-                 max_part_bytes: int | None = None) -> Iterator[tuple[dict[str, str], Staged | None]]:
-    """Every part, the accepted ones as staged files (hashed, in `workdir`); see `stream_parts`."""
+                 max_part_bytes: int | None = None) -> Iterator[tuple[dict[str, str], T | None, Staged | None]]:
+    """Every part as (headers, what `accept` said of them, the staged file): a part `accept` names
+    (anything but None) is staged, hashed, in `workdir`; the others are read past, with None.
+    See `stream_parts`."""
+    labels: dict[int, T] = {}
+
     def opener(headers: dict[str, str]) -> StagingFile | None:
-        return StagingFile(workdir, file_limit) if accept(headers) else None
+        label = accept(headers)
+        if label is None:
+            return None
+        sink = StagingFile(workdir, file_limit)
+        labels[id(sink)] = label
+        return sink
 
     for headers, sink in stream_parts(stream, boundary, opener, max_parts=max_parts, max_part_bytes=max_part_bytes):
-        yield headers, sink.finish() if sink is not None else None
+        if sink is None:
+            yield headers, None, None
+        else:
+            yield headers, labels.pop(id(sink)), sink.finish()

@@ -100,13 +100,18 @@ def _implicit_is_sequence(tag: tuple[int, int], length: int) -> bool:
 
 def scan_file(path: str | os.PathLike, limits: Limits) -> Structure:
     """Walk the file at `path`; raise `InvalidDicom` (with the reason) or describe its structure."""
-    size = os.path.getsize(path)
-    if size == 0:
-        raise NotDicom("the file is empty")
-    if size > limits.max_file_bytes:
-        raise InvalidDicom(
-            f"the file is {human_bytes(size)}, more than the limit of {human_bytes(limits.max_file_bytes)}")
-    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        size = os.fstat(fd).st_size
+        if size == 0:
+            raise NotDicom("the file is empty")
+        if size > limits.max_file_bytes:
+            raise InvalidDicom(
+                f"the file is {human_bytes(size)}, more than the limit of {human_bytes(limits.max_file_bytes)}")
+        mapped = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+    finally:
+        os.close(fd)  # the map keeps its own reference to the file
+    with mapped as mm:
         has_meta, complete, ts, ds_offset = _header(mm, size)
         if ts == DEFLATED_LE:
             return _scan_deflated(mm, ds_offset, has_meta, complete, limits)
@@ -215,6 +220,9 @@ def _walk(mm, pos: int, size: int, explicit: bool, little: bool, limits: Limits,
     go into `top_level` on the way, when given (see `Structure.top`)."""
     endian = "<" if little else ">"
     u16, u32, tag_fmt = endian + "H", endian + "I", endian + "HH"
+    unpack_tag = struct.Struct(tag_fmt).unpack_from
+    unpack_u16, unpack_u32 = struct.Struct(u16).unpack_from, struct.Struct(u32).unpack_from
+    max_elements = limits.max_elements
     stack: list[_Container] = []
     count = 0
     pixels: PixelLocation | None = None
@@ -237,14 +245,14 @@ def _walk(mm, pos: int, size: int, explicit: bool, little: bool, limits: Limits,
             if top is None and not any(mm[pos:size]):
                 break  # trailing zero padding after the last element
             raise Truncated(f"the file ends in the middle of an element inside {_where(top)}")
-        tag = struct.unpack_from(tag_fmt, mm, pos)
+        tag = unpack_tag(mm, pos)
         count += 1
-        if count > limits.max_elements:
+        if count > max_elements:
             raise InvalidDicom(f"the file has more than {limits.max_elements} elements")
         cur_explicit = top.explicit if top is not None else explicit
 
         if top is not None and top.kind == "sequence":
-            length = struct.unpack_from(u32, mm, pos + 4)[0]
+            length = unpack_u32(mm, pos + 4)[0]
             if tag == SEQUENCE_END:
                 if top.end is not None:
                     raise InvalidDicom(f"{_where(top)} has an unexpected end marker")
@@ -271,19 +279,18 @@ def _walk(mm, pos: int, size: int, explicit: bool, little: bool, limits: Limits,
         if tag[0] == 0xFFFE:
             raise InvalidDicom(f"a delimiter {_tag_str(tag)} appears where an element was expected")
 
-        vr = None
-        if cur_explicit and _is_vr(mm[pos + 4:pos + 6]) and mm[pos + 4:pos + 6] in ALL_VRS:
-            vr = bytes(mm[pos + 4:pos + 6])
-            if vr in LONG_VRS:
-                if limit - pos < 12:
-                    raise Truncated(f"the file ends inside the header of element {_tag_str(tag)}")
-                length = struct.unpack_from(u32, mm, pos + 8)[0]
-                start = pos + 12
-            else:
-                length = struct.unpack_from(u16, mm, pos + 6)[0]
-                start = pos + 8
-        else:
-            length = struct.unpack_from(u32, mm, pos + 4)[0]
+        vr = mm[pos + 4:pos + 6] if cur_explicit else None  # bytes (a slice of a map is a copy)
+        if vr in SHORT_VRS:
+            length = unpack_u16(mm, pos + 6)[0]
+            start = pos + 8
+        elif vr in LONG_VRS:
+            if limit - pos < 12:
+                raise Truncated(f"the file ends inside the header of element {_tag_str(tag)}")
+            length = unpack_u32(mm, pos + 8)[0]
+            start = pos + 12
+        else:  # implicit VR, or an explicit data set that holds an implicit element after all
+            vr = None
+            length = unpack_u32(mm, pos + 4)[0]
             start = pos + 8
 
         is_sequence = vr == b"SQ" or (vr is None and _implicit_is_sequence(tag, length))

@@ -42,7 +42,7 @@ def write_all(fh: BinaryIO, data) -> None:
         view = view[fh.write(view):]
 
 
-def fsync_dir(path: Path) -> None:
+def fsync_dir(path: str | os.PathLike) -> None:
     """Make a rename durable: fsync the directory that holds the new name."""
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -51,12 +51,16 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+PREFIX_BYTES = 132  # enough to tell what a file is (`intake.kind_of`): the DICOM preamble and its DICM
+
+
 @dataclass(frozen=True)
 class Staged:
     path: Path
     size: int
     sha256: str
     over_limit: bool
+    prefix: bytes | None = None  # its first PREFIX_BYTES, when whoever staged it saw them go by
 
 
 @dataclass(frozen=True)
@@ -77,9 +81,13 @@ class BlobStore:
         self.cache = self.root / "cache"
 
     def path_for(self, sha256: str) -> Path:
+        return Path(self.location(sha256))
+
+    def location(self, sha256: str) -> str:
+        """`path_for` as a string: what the publishing steps hand to the system calls."""
         if not _DIGEST.fullmatch(sha256):
             raise ValueError("not a SHA-256 hex digest")
-        return Path(f"{self.files}/{sha256[:2]}/{sha256[2:4]}/{sha256}")
+        return f"{self.files}/{sha256[:2]}/{sha256[2:4]}/{sha256}"
 
     @contextmanager
     def workdir(self) -> Iterator[Path]:
@@ -131,7 +139,7 @@ class BlobStore:
         Only a head start: `publish_many` waits for this sync (or makes its own), so durability
         never depends on it being called.
         """
-        if sha256 and self.path_for(sha256).exists():
+        if sha256 and os.path.exists(self.location(sha256)):
             return
         future = _publisher().submit(_fdatasync, staged)
         with _syncing_lock:
@@ -158,16 +166,14 @@ class BlobStore:
         placed: list[str] = []
         try:
             _wait_synced([path for _, path, _ in fresh])  # the bytes on disk before a name points at them
-            directories: set[Path] = set()
+            directories: set[str] = set()
             for sha, path, size in fresh:
-                final = self.path_for(sha)
-                directories |= self._make_dirs(final.parent)
+                final = self.location(sha)
                 os.chmod(path, 0o440)
                 os.utime(path)  # "just stored", whenever its bytes arrived (see `gc.collect`)
-                os.replace(path, final)
+                directories |= self._rename(path, final)
                 placed.append(sha)
-                directories.add(final.parent)
-                results.append(Published(sha, size, final, True))
+                results.append(Published(sha, size, Path(final), True))
             _each_in_parallel(fsync_dir, sorted(directories))  # the new names survive a crash
         except BaseException:
             for sha in placed:
@@ -175,12 +181,36 @@ class BlobStore:
             raise
         return results
 
+    def _rename(self, staged: Path, final: str) -> set[str]:
+        """Give the staged file its content address; the directories whose listing changed (to be synced).
+
+        The rename is tried first: `files/ab/cd` exists for all but the first files of a store, so
+        the directories are made (and their parents' listings synced too) only when it says so."""
+        parent = os.path.dirname(final)
+        try:
+            os.replace(staged, final)
+            return {parent}
+        except FileNotFoundError:
+            if not os.path.exists(staged):
+                raise
+        changed = {parent}
+        for directory in (str(self.files), os.path.dirname(parent), parent):
+            try:
+                os.mkdir(directory)
+            except FileExistsError:
+                continue
+            except FileNotFoundError:  # the data directory itself is new
+                os.makedirs(directory, exist_ok=True)
+            changed.add(os.path.dirname(directory))
+        os.replace(staged, final)
+        return changed
+
     def _reuse(self, sha256: str, size: int) -> bool:
         """Whether these bytes are stored already; if so their time is set to now, so that a
         collection of unreferenced files (`gc.collect`) sees them as in use and spares them."""
-        final = self.path_for(sha256)
+        final = self.location(sha256)
         try:
-            if final.stat().st_size != size:
+            if os.stat(final).st_size != size:
                 return False  # damaged: replaced by the good copy
             os.utime(final)
         except FileNotFoundError:
@@ -188,17 +218,6 @@ class BlobStore:
         except PermissionError:
             pass  # not ours to touch (restored from a backup as another user): still the same bytes
         return True
-
-    def _make_dirs(self, directory: Path) -> set[Path]:
-        """Create `files/ab/cd` as needed; the directories whose listing changed (to be synced)."""
-        changed = set()
-        for path in (self.files, directory.parent, directory):
-            try:
-                path.mkdir(parents=path == self.files)
-            except FileExistsError:
-                continue
-            changed.add(path.parent)
-        return changed
 
     def remove(self, sha256: str) -> None:
         """Remove a file this request published when its transaction failed (nothing half-stored)."""

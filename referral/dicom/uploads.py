@@ -62,13 +62,12 @@ def receive_request(session: Session, imaging: Imaging, user: User, case_id: int
                                        fields={"X-CSRFToken": "required with Content-Encoding"})
             receiver.take_streams((f.filename, f.stream) for f in request.files.getlist("file"))
         elif request.mimetype == "multipart/form-data" and boundary:
-            parts = staged_parts(body, boundary, workdir, lambda h: form_file(h) is not None,
-                                 max_parts=request.max_form_parts)
-            for headers, staged in parts:
+            parts = staged_parts(body, boundary, workdir, form_file, max_parts=request.max_form_parts)
+            for _, filename, staged in parts:
                 if staged is None:
                     continue  # another field
                 imaging.store.sync_soon(staged.path, staged.sha256)  # the disk writes it while the file is judged
-                receiver.take_written(display_name(form_file(headers)), staged)
+                receiver.take_written(display_name(filename), staged)
         return service.attach_files(session, user, case_id, receiver.intake, imaging.store, source=source)
 
 

@@ -152,6 +152,7 @@ def test_viewer_on_a_phone_with_touch(chromium, live_server, ct_case, artifacts)
         top, bottom = page.evaluate(f"() => {{ const r = document.querySelector('{part}').getBoundingClientRect();"
                                     " return [r.top, r.bottom]; }")
         assert 0 <= top and bottom <= PHONE["height"], (part, top, bottom)
+    _every_button_in_sight(page)
     box = page.locator(".dv-viewport").bounding_box()
     x, y = box["x"] + box["width"] / 2, box["y"] + 100
     page.evaluate("""([x, y]) => {
@@ -165,7 +166,20 @@ def test_viewer_on_a_phone_with_touch(chromium, live_server, ct_case, artifacts)
     page.wait_for_function("() => document.getElementById('dicom-viewer').dataset.index === '33'")
     _wait_drawn(page)
     page.screenshot(path=artifacts / "dicom-viewer-phone.png")
+    page.click("form.lang button")  # English labels are longer: still all in sight
+    _wait_drawn(page)
+    _every_button_in_sight(page)
     context.close()
+
+
+def _every_button_in_sight(page) -> None:
+    """Each tool and preset wholly on the screen: none hidden past its edge for the reader to guess at."""
+    width = page.viewport_size["width"]
+    boxes = page.evaluate("""() => [...document.querySelectorAll('.dv-toolbar button')].map(b => {
+        const r = b.getBoundingClientRect(); return [b.textContent.trim(), r.left, r.right]; })""")
+    assert len(boxes) >= 10
+    for label, left, right in boxes:
+        assert 0 <= left and right <= width, (label, left, right)
 
 
 def test_upload_from_the_case_page_resumes_after_a_drop(chromium, live_server, api, samples, tmp_path, artifacts):
@@ -224,6 +238,38 @@ def test_a_ct_on_a_slow_village_link(chromium, live_server, ct_case):
     page.wait_for_function("() => document.getElementById('dicom-viewer').dataset.index === '47'")
     _wait_drawn(page)
     assert len(set(finished)) < 20, len(set(finished))  # not all 48 slices: those scrolled past were dropped
+    context.close()
+
+
+def test_scrolling_faster_than_a_slow_link_keeps_the_picture_moving(chromium, live_server, ct_case):
+    """A swipe through twenty slices in two seconds over 1.5 Mbit/s with 400 ms of latency: images
+    keep appearing on the way (not only when the finger stops), each labelled with its own slice
+    number, a bar says the picture is catching up, and the last slice is the one left on screen."""
+    cid, study = ct_case
+    context, page = _open(chromium, live_server, "village.doctor", viewport=PHONE, has_touch=True, is_mobile=True)
+    page.goto(f"{live_server.url}/cases/{cid}/studies/{study['study_uid']}")
+    _wait_drawn(page)
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 400, "downloadThroughput": 187_500,
+                                                  "uploadThroughput": 50_000})
+    page.evaluate("""() => { const r = document.getElementById('dicom-viewer'); window.drawnOnTheWay = [];
+        new MutationObserver(() => window.drawnOnTheWay.push([Number(r.dataset.drawnIndex),
+            document.querySelector('.dv-tr').textContent])).observe(r, {attributeFilter: ['data-drawn-index']}); }""")
+    page.locator(".dv-viewport").focus()
+    pending = []
+    for _ in range(20):  # from the middle slice (24 of 48) to slice 44
+        page.keyboard.press("ArrowDown")
+        pending.append(page.get_attribute("#dicom-viewer", "data-pending"))
+        page.wait_for_timeout(100)
+    page.wait_for_function("() => document.getElementById('dicom-viewer').dataset.drawnIndex === '43'")
+    drawn = page.evaluate("window.drawnOnTheWay")
+    on_the_way = {index for index, _ in drawn if 25 < index < 43}  # past the two slices fetched ahead
+    assert len(on_the_way) >= 1, drawn
+    for index, overlay in drawn:
+        assert f"图像 {index + 1} / 48" in overlay, (index, overlay)  # the number of the slice on screen
+    assert "true" in pending
+    page.wait_for_function("() => document.getElementById('dicom-viewer').dataset.pending === 'false'")
     context.close()
 
 

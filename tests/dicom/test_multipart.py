@@ -35,8 +35,8 @@ def test_every_file_arrives_whole_whatever_the_block_size(tmp_path, monkeypatch,
     parts = [_file(f"{i}.dcm", data) for i, data in enumerate(files)]
     parts.insert(1, ('Content-Disposition: form-data; name="note"', b"a form field, not a file"))
     parts.insert(3, _file("other.dcm", b"another field", field="photo"))
-    got = list(staged_parts(io.BytesIO(_body(parts)), BOUNDARY, tmp_path, lambda h: form_file(h) is not None))
-    staged = [(form_file(h), s) for h, s in got if s is not None]
+    got = list(staged_parts(io.BytesIO(_body(parts)), BOUNDARY, tmp_path, form_file))
+    staged = [(name, s) for _, name, s in got if s is not None]
     assert [name for name, _ in staged] == ["0.dcm", "1.dcm", "2.dcm", "3.dcm"]
     for (_, s), data in zip(staged, files):
         assert s.path.read_bytes() == data and s.size == len(data)
@@ -47,13 +47,13 @@ def test_every_file_arrives_whole_whatever_the_block_size(tmp_path, monkeypatch,
 def test_names_in_utf8_and_rfc_2231(tmp_path):
     parts = [('Content-Disposition: form-data; name="file"; filename="胸部CT.dcm"', b"1"),
              ("Content-Disposition: form-data; name=\"file\"; filename*=UTF-8''%E8%83%B8%E7%89%87.dcm", b"2")]
-    got = list(staged_parts(io.BytesIO(_body(parts)), BOUNDARY, tmp_path, lambda h: form_file(h) is not None))
-    assert [form_file(h) for h, _ in got] == ["胸部CT.dcm", "胸片.dcm"]
+    got = list(staged_parts(io.BytesIO(_body(parts)), BOUNDARY, tmp_path, form_file))
+    assert [name for _, name, _ in got] == ["胸部CT.dcm", "胸片.dcm"]
 
 
 def test_a_file_over_the_limit_is_marked_not_kept(tmp_path):
     body = _body([_file("big.dcm", b"x" * 3000), _file("small.dcm", b"y" * 10)])
-    got = [s for _, s in staged_parts(io.BytesIO(body), BOUNDARY, tmp_path, lambda h: True, file_limit=1000)]
+    got = [s for _, _, s in staged_parts(io.BytesIO(body), BOUNDARY, tmp_path, lambda h: True, file_limit=1000)]
     assert got[0].over_limit and got[0].path.stat().st_size <= 1000
     assert not got[1].over_limit and got[1].path.read_bytes() == b"y" * 10
 

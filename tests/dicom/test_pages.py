@@ -291,3 +291,33 @@ def test_the_page_scripts_are_told_when_the_sign_in_has_ended(api, browser_clien
     page = doctor.get(f"/cases/{cid}")  # the browser itself still goes to the sign-in page
     assert page.status_code == 302 and page.headers["Location"].startswith(f"/login?next=%2Fcases%2F{cid}")
     assert api.get("village.doctor", f"/api/v1/cases/{cid}/attachments").get_json()["studies"] == []
+
+
+def test_text_answers_are_compressed_for_a_slow_link_and_images_are_not(api, browser_client, samples):
+    """A browser that accepts gzip or Brotli gets the viewer's manifest, its script and the pages
+    compressed (a thin-slice CT's manifest shrinks about fifteen times); images are sent as rendered."""
+    import gzip
+
+    import brotli
+
+    cid = new_case(api)
+    upload(api, "village.doctor", cid, samples["ct"][:12])
+    api.act("village.doctor", cid, "submit")
+    specialist = browser_client("township.specialist")
+    (study,) = api.get("township.specialist", f"/api/v1/cases/{cid}/attachments").get_json()["studies"]
+    manifest_url = f"/cases/{cid}/studies/{study['study_uid']}/manifest.json"
+    plain = specialist.get(manifest_url)
+    assert plain.status_code == 200 and "Content-Encoding" not in plain.headers  # not asked for: not given
+
+    zipped = specialist.get(manifest_url, headers={"Accept-Encoding": "gzip"})
+    assert zipped.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in zipped.headers["Vary"]
+    assert gzip.decompress(zipped.data) == plain.data and len(zipped.data) * 4 < len(plain.data)
+    for path in (manifest_url, f"/cases/{cid}", "/static/viewer/viewer.js"):
+        answer = specialist.get(path, headers={"Accept-Encoding": "gzip, deflate, br"})
+        assert answer.headers.get("Content-Encoding") == "br", path
+        assert len(brotli.decompress(answer.get_data())) > 2 * len(answer.get_data()), path
+
+    image = plain.get_json()["series"][0]["images"][0]
+    frame = specialist.get(image["url"] + "1.jpg?size=256", headers={"Accept-Encoding": "gzip, br"})
+    assert frame.status_code == 200 and "Content-Encoding" not in frame.headers
+    assert Image.open(io.BytesIO(frame.data)).size == (256, 256)

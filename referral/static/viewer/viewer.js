@@ -38,7 +38,8 @@
   var cache = new Map();
   var inflight = new Map();
   var CACHE_LIMIT = 160;
-  var drawSerial = 0;
+  var drawSerial = 0;   // the latest image asked for
+  var drawnSerial = 0;  // the one on screen: an image that arrives later than a newer one is not drawn
 
   /* ------------------------------------------------------------ loading */
 
@@ -101,10 +102,17 @@
     });
   }
 
-  /* Scrolling fast over a slow link: stop downloading the slices already scrolled past. */
+  /* Scrolling fast over a slow link: stop downloading the slices already scrolled past, all but
+     the one asked for first (the nearest to arriving). It is drawn when it comes, so the picture
+     keeps moving with the finger instead of waiting for the finger to stop. */
   function abortOthers(current) {
     var keep = new Set([current].concat(neighbours().map(frameUrl)));
-    inflight.forEach(function (controller, url) { if (!keep.has(url)) controller.abort(); });
+    var spared = false;
+    inflight.forEach(function (controller, url) {
+      if (keep.has(url)) return;
+      if (controller.asked && !spared) { spared = true; return; }
+      controller.abort();
+    });
   }
 
   /* ------------------------------------------------------------ series and slices */
@@ -126,6 +134,7 @@
       var label = document.createElement("span");
       label.textContent = (series.number != null ? "#" + series.number + " " : "") + (series.modality || "") + " " +
         (series.description || "") + " · " + frames;
+      button.title = label.textContent;  // the whole label, where the thumbnail's is cut short
       button.appendChild(img);
       button.appendChild(label);
       button.addEventListener("click", function () { selectSeries(i); });
@@ -165,21 +174,33 @@
     counter.textContent = (t.image || "Image") + " " + (state.index + 1) + " / " + state.slices.length;
     root.setAttribute("data-index", String(state.index));
     var url = frameUrl(slice);
+    var index = state.index;
     abortOthers(url);
     var serial = ++drawSerial;
     if (!state.shown) showMessage(t.loading || "Loading…");
-    load(url).then(function (loaded) {
-      if (serial !== drawSerial) return;
-      state.shown = { slice: slice, bitmap: loaded.bitmap, window: loaded.window, url: url, base: null };
+    markPending();
+    var promise = load(url);
+    if (inflight.has(url)) inflight.get(url).asked = true;
+    promise.then(function (loaded) {
+      if (serial < drawnSerial) return;
+      drawnSerial = serial;
+      state.shown = { slice: slice, index: index, bitmap: loaded.bitmap, window: loaded.window, url: url, base: null };
       hideMessage();
       draw();
       root.setAttribute("data-drawn", url);
-      root.setAttribute("data-drawn-index", String(state.index));
-      prefetch();
+      root.setAttribute("data-drawn-index", String(index));
+      markPending();
+      if (serial === drawSerial) prefetch();
     }, function () {
       if (serial === drawSerial) showMessage(t.failed || "This image cannot be shown.");
     });
     showTags();
+  }
+
+  /* While the image on screen is not yet the one the slider shows, say so (a bar over the image). */
+  function markPending() {
+    var waiting = !state.shown || state.shown.index !== state.index || drawnSerial !== drawSerial;
+    root.setAttribute("data-pending", String(waiting));
   }
 
   function showMessage(text) { message.textContent = text; message.hidden = false; }
@@ -299,7 +320,7 @@
     var m = state.manifest, slice = state.shown.slice, image = slice.image;
     var series = m.series[state.series];
     overlays.tl.textContent = [m.patient.name, m.patient.id, m.date].filter(Boolean).join("\n");
-    var position = (t.image || "Image") + " " + (state.index + 1) + " / " + state.slices.length;
+    var position = (t.image || "Image") + " " + (state.shown.index + 1) + " / " + state.slices.length;
     if (image.frames > 1) position += " · " + (t.frame || "Frame") + " " + (slice.frame + 1) + "/" + image.frames;
     overlays.tr.textContent = [series.description, position].filter(Boolean).join("\n");
     var w = currentWindow();
