@@ -12,6 +12,7 @@ block size whatever the size of a part.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -25,7 +26,7 @@ from werkzeug.http import parse_options_header
 
 from ..domain.errors import TooLarge, ValidationFailed
 from .limits import human_bytes
-from .store import PREFIX_BYTES, Staged
+from .store import PREFIX_BYTES, Staged, write_all
 
 BLOCK = 1 << 20  # bytes read from the request at a time
 MAX_HEADER_BYTES = 16 * 1024
@@ -40,6 +41,7 @@ class StagingFile:
         self.path = workdir / f"part-{secrets.token_hex(8)}"
         # A plain descriptor: each write is one system call, with no file object around it.
         self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        self._write = functools.partial(os.write, self._fd)
         self._hash = hashlib.sha256()
         self._limit = limit
         self._prefix = b""
@@ -52,9 +54,7 @@ class StagingFile:
         if len(self._prefix) < PREFIX_BYTES:
             self._prefix += bytes(data[:PREFIX_BYTES - len(self._prefix)])
         self._hash.update(data)
-        view = memoryview(data)
-        while view:  # a short write (the disk filling up) is followed by one that raises
-            view = view[os.write(self._fd, view):]
+        write_all(self._write, data)
 
     def finish(self) -> Staged:
         """Close the file; its size and digest, or `over_limit` when it outgrew the limit."""

@@ -15,7 +15,7 @@ import re
 import secrets
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,12 +34,12 @@ def sha256_of(path: os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def write_all(fh: BinaryIO, data) -> None:
-    """All of `data` to an unbuffered file, or an error: a short write (the disk filling up) is followed
-    by one that raises, never by silently missing bytes."""
+def write_all(write: Callable[[memoryview], int], data) -> None:
+    """All of `data` through an unbuffered `write` (a raw file's, or `os.write` on a descriptor), or an
+    error: a short write (the disk filling up) is followed by one that raises, never by missing bytes."""
     view = memoryview(data)
     while view:
-        view = view[fh.write(view):]
+        view = view[write(view):]
 
 
 def fsync_dir(path: str | os.PathLike) -> None:

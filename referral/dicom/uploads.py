@@ -137,7 +137,7 @@ def append_chunk(imaging: Imaging, upload: UploadSession, offset: int, stream: B
                         raise TooLarge(f"a chunk may be at most {human_bytes(limit)}", limit=limit)
                     raise ValidationFailed("the chunk goes past the size declared for the file",
                                            fields={"size": f"{upload.size} bytes were declared"})
-                write_all(fh, chunk)
+                write_all(fh.write, chunk)
                 written += len(chunk)
         except OSError as exc:
             if not is_disk_full(exc):
