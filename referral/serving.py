@@ -6,12 +6,11 @@ uploads from several clinics at once would queue for one core however many the s
 hand the lock to each other on every system call. The site's own process keeps everything that
 lives in a process (Socket.IO sessions and consult rooms, the sign-in limits without Redis, the
 background jobs); a request to one of the upload routes (`UPLOAD_ENDPOINTS`) is handed over whole
-to an upload worker: the site's process reads its request line, then passes the
-connection itself (its file descriptor, over a Unix socket) together with the bytes it has
-already read, and forgets it. The request line is all the site's process reads of an upload: the
-route decides, and the worker reads the headers. The worker runs the same app on that connection, answers and
-closes it, as the server does after every answer. No byte of the upload passes through the
-site's process, and while no worker can take a request the site's process serves it itself.
+to an upload worker: the site's process reads its request line (the route decides), then passes
+the connection itself (its file descriptor, over a Unix socket) together with the bytes it has
+already read, headers unparsed, and forgets it. The worker runs the same app on that connection,
+answers and closes it, as the server does after every answer. No byte of the upload passes through
+the site's process, and while no worker can take a request the site's process serves it itself.
 
 The upload routes push nothing to Socket.IO; a push from a worker would reach the open pages only
 through Redis (`REFERRAL_REDIS_URL`), as between any two processes.
