@@ -6,12 +6,16 @@ The same synthetic chest CT (dicom_samples/, 48 slices of 512×512) is ingested
 into the project (`referral serve`: the site's process and its upload workers)
 and into Orthanc (Debian's `orthanc`, default settings, loopback only: one instance per
 `POST /instances`, as its uploader sends them), with 1 and with 4 concurrent
-clients, alternating project/Orthanc in every round. The project is measured
-two ways: as its upload page sends a study over a fast link (multipart batches
-of up to 4 MB to `POST /api/v1/cases/{id}/attachments`, uncompressed: the page
-gzips its batches only while the link is slower than 20 Mbit/s) and one
-instance per request. Each round ingests a copy of the study with fresh UIDs,
-so neither side can answer "already stored". Both sides fsync every stored file.
+clients, alternating project/Orthanc in every round; each client sends its own
+copy of the study, as four clinics would. The project is measured three ways:
+as its upload page sends a study over a fast link (multipart batches to
+`POST /api/v1/cases/{id}/attachments`, uncompressed, since the page gzips its
+batches only while the link is slower than 20 Mbit/s; the first batch of
+`BATCHING.first_bytes`, the later ones of `BATCHING.max_bytes`, which is what
+the page's sizing reaches on a fast link: referral/dicom/limits.py), in
+batches of 4 MB (what the page sent whatever the link before its sizing), and
+one instance per request. Every copy of the study has fresh UIDs, so neither
+side can answer "already stored". Both sides fsync every stored file.
 
 Then rendered-frame latency: every slice once (cold) and again (warm) from
 the project's WADO-RS `.../frames/1/rendered` and from Orthanc's
@@ -38,8 +42,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -49,9 +53,11 @@ from pydicom.uid import generate_uid
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from referral.dicom.limits import BATCHING  # noqa: E402 - the page's batch sizes, from the repository's tree
 REFERRAL = str(Path(sys.executable).with_name("referral"))
 PASSWORD = "bench-pass-2026"
 ORTHANC = shutil.which("Orthanc") or "/usr/sbin/Orthanc"
+Files = list[tuple[str, bytes]]  # a study: (file name, bytes) of each instance
 
 
 def free_port() -> int:
@@ -134,11 +140,11 @@ def start_orthanc(workdir: Path) -> tuple[subprocess.Popen, str]:
 # ---------------------------------------------------------------- the study
 
 
-def study_copies(paths: list[Path], rounds: int) -> list[list[tuple[str, bytes]]]:
-    """`rounds` copies of the study, each with its own study/series/instance UIDs (same pixels)."""
+def study_copies(paths: list[Path], count: int) -> Iterator[Files]:
+    """`count` copies of the study, made as they are asked for, each with its own study/series/instance
+    UIDs (same pixels)."""
     originals = [pydicom.dcmread(p) for p in paths]
-    copies = []
-    for r in range(rounds):
+    for _ in range(count):
         study, series = generate_uid(), generate_uid()
         files = []
         for p, ds in zip(paths, originals):
@@ -149,8 +155,7 @@ def study_copies(paths: list[Path], rounds: int) -> list[list[tuple[str, bytes]]
             buf = io.BytesIO()
             ds.save_as(buf, enforce_file_format=True)
             files.append((p.name, buf.getvalue()))
-        copies.append(files)
-    return copies
+        yield files
 
 
 def new_case(base: str, headers: dict) -> int:
@@ -161,42 +166,45 @@ def new_case(base: str, headers: dict) -> int:
     return r.json()["id"]
 
 
-def batches(files: list[tuple[str, bytes]], limit: int) -> list[list[tuple[str, bytes]]]:
-    """Files grouped as the upload page groups them: up to `limit` bytes (or 40 files) per request."""
-    out, current, size = [], [], 0
-    for item in files:
-        if current and (size + len(item[1]) > limit or len(current) >= 40):
-            out.append(current)
-            current, size = [], 0
-        current.append(item)
-        size += len(item[1])
-    if current:
-        out.append(current)
+def batches(files: Files, limits: list[int]) -> list[Files]:
+    """Files grouped as the upload page groups them: at least one file, then as many as fit the batch's
+    size (`limits[i]` for the i-th batch, the last one for the rest) and `BATCHING.max_files`."""
+    out, queue = [], list(files)
+    while queue:
+        limit = limits[min(len(out), len(limits) - 1)]
+        batch = [queue.pop(0)]
+        size = len(batch[0][1])
+        while queue and len(batch) < BATCHING.max_files and size + len(queue[0][1]) <= limit:
+            size += len(queue[0][1])
+            batch.append(queue.pop(0))
+        out.append(batch)
     return out
 
 
-def ingest(files: list[tuple[str, bytes]], clients: int, send, batch_bytes: int = 0,
-           cpu: dict | None = None) -> float:
-    """Send every file (spread over `clients` threads, each with its own connection); instances per second.
+AS_THE_PAGE_SENDS = [BATCHING.first_bytes, BATCHING.max_bytes]  # over a fast link (see the docstring)
+MODES = (("as the page sends", AS_THE_PAGE_SENDS), ("4 MB batches", [4 * 1024 * 1024]), ("one per request", []))
+
+
+def ingest(studies: list[Files], send, limits: list[int], cpu: dict | None = None) -> float:
+    """Each study sent by a client of its own (a thread with its own connection), batched by `limits`
+    (none: one file per request); instances per second over all of them.
 
     With `cpu` ({"pid": server pid}), the server's CPU milliseconds per instance are appended to `cpu["ms"]`.
     """
-    local = threading.local()
-    work = batches(files, batch_bytes) if batch_bytes else [[f] for f in files]
+    def one(files: Files) -> None:
+        http = requests.Session()
+        for group in (batches(files, limits) if limits else [[f] for f in files]):
+            send(http, group)
 
-    def one(group):
-        if not hasattr(local, "http"):
-            local.http = requests.Session()
-        send(local.http, group)
-
+    count = sum(len(files) for files in studies)
     cpu_before = cpu_seconds(cpu["pid"]) if cpu else 0.0
     started = time.perf_counter()
-    with ThreadPoolExecutor(clients) as pool:
-        list(pool.map(one, work))
+    with ThreadPoolExecutor(len(studies)) as pool:
+        list(pool.map(one, studies))
     elapsed = time.perf_counter() - started
     if cpu:
-        cpu.setdefault("ms", []).append((cpu_seconds(cpu["pid"]) - cpu_before) * 1000 / len(files))
-    return len(files) / elapsed
+        cpu.setdefault("ms", []).append((cpu_seconds(cpu["pid"]) - cpu_before) * 1000 / count)
+    return count / elapsed
 
 
 def project_sender(base: str, headers: dict, case_id: int):
@@ -279,45 +287,45 @@ def main() -> None:
         orthanc_proc, orthanc = start_orthanc(workdir)
         procs.append(orthanc_proc)
         rates: dict[tuple[str, int], list[float]] = {}
-        cpu = {"project": {"pid": project_proc.pid}, "orthanc": {"pid": orthanc_proc.pid}}
-        copies = study_copies(paths, args.rounds * 4 + 2)  # a copy per ingest, one to warm up, one to render
+        cpu = {"orthanc": {"pid": orthanc_proc.pid}}
+        copies = study_copies(paths, args.rounds * 5 * len(MODES) + 2)  # one per client and mode, warm-up, render
         # Warm both up (worker processes, caches of the OS), outside the measurement.
+        warm = next(copies)
         warm_case = new_case(base, headers)
-        ingest(copies[-1][:4], 1, project_sender(base, headers, warm_case))
-        ingest(copies[-1][:4], 1, orthanc_sender(orthanc))
-        render_latencies((base, headers), orthanc, copies[-1][:4], warm_case, "image/jpeg")  # start the decoders
-        modes = (("batched", 4 * 1024 * 1024), ("one per request", 0))
-        used = 0
+        ingest([warm[:4]], project_sender(base, headers, warm_case), AS_THE_PAGE_SENDS)
+        ingest([warm[:4]], orthanc_sender(orthanc), [])
+        render_latencies((base, headers), orthanc, warm[:4], warm_case, "image/jpeg")  # start the decoders
         for r in range(args.rounds):
             for clients in (1, 4):
-                for mode, batch_bytes in modes:
-                    files = copies[used]
-                    used += 1
-                    case_id = new_case(base, headers)
+                for mode, limits in MODES:
+                    studies = [next(copies) for _ in range(clients)]
+                    case_id = new_case(base, headers)  # the 4 clinics' studies in one case: the same work
                     rates.setdefault((mode, clients), []).append(
-                        ingest(files, clients, project_sender(base, headers, case_id), batch_bytes,
-                               cpu["project"] if mode == "batched" else None))
-                    if mode == "batched":
+                        ingest(studies, project_sender(base, headers, case_id), limits,
+                               cpu.setdefault(mode, {"pid": project_proc.pid})))
+                    if mode == MODES[0][0]:
                         rates.setdefault(("orthanc", clients), []).append(
-                            ingest(files, clients, orthanc_sender(orthanc), cpu=cpu["orthanc"]))
-                        last_case, last_files = case_id, files  # in both, and not rendered yet
+                            ingest(studies, orthanc_sender(orthanc), [], cpu=cpu["orthanc"]))
+                        last_case, last_files = case_id, studies[0]  # in both, and not rendered yet
         print("\ningest, instances per second (median of rounds; then the median and range of each round's ratio):")
         for clients in (1, 4):
             o = statistics.median(rates[("orthanc", clients)])
-            for mode, _ in modes:
+            for mode, _ in MODES:
                 p = statistics.median(rates[(mode, clients)])
                 paired = sorted(a / b for a, b in zip(rates[(mode, clients)], rates[("orthanc", clients)]))
-                print(f"  {clients} client(s), project {mode:16} {p:7.1f}   orthanc {o:7.1f}   ratio {p / o:5.2f}"
+                print(f"  {clients} client(s), project {mode:17} {p:7.1f}   orthanc {o:7.1f}   ratio {p / o:5.2f}"
                       f"   per round {statistics.median(paired):5.2f} ({paired[0]:.2f}-{paired[-1]:.2f})  (goal >= 1)")
-        p, o = statistics.median(cpu["project"]["ms"]), statistics.median(cpu["orthanc"]["ms"])
-        print(f"  server CPU per instance (batched, median): project {p:5.2f} ms   orthanc {o:5.2f} ms   "
-              f"ratio {p / o:5.2f}")
+        o = statistics.median(cpu["orthanc"]["ms"])
+        for mode, _ in MODES:
+            p = statistics.median(cpu[mode]["ms"])
+            print(f"  server CPU per instance, {mode:17} (median): project {p:5.2f} ms   orthanc {o:5.2f} ms   "
+                  f"ratio {p / o:5.2f}")
 
-        render_case = new_case(base, headers)
-        ingest(copies[-2], 4, project_sender(base, headers, render_case))
-        ingest(copies[-2], 4, orthanc_sender(orthanc))
+        render_case, render_files = new_case(base, headers), next(copies)
+        ingest([render_files], project_sender(base, headers, render_case), AS_THE_PAGE_SENDS)
+        ingest([render_files], orthanc_sender(orthanc), [])
         # Each format on a study never rendered before, so that 'cold' is cold.
-        for accept, label, case_id, files in (("image/jpeg", "JPEG", render_case, copies[-2]),
+        for accept, label, case_id, files in (("image/jpeg", "JPEG", render_case, render_files),
                                               ("image/png", "PNG", last_case, last_files)):
             lat = render_latencies((base, headers), orthanc, files, case_id, accept)
             print(f"\nrendered frame ({label}), milliseconds, {len(lat['project cold'])} slices:")

@@ -40,3 +40,34 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+
+
+@dataclass(frozen=True)
+class Batching:
+    """How the upload page sends files: the page reads these (`static/viewer/upload.js`), the ingest
+    bench sends as they say.
+
+    Each request costs the server a fixed amount besides its files (the sign-in, the case, the
+    indexing transaction, the answer: about what five CT slices cost), so over a fast link few
+    large batches are cheapest. A batch that breaks is sent again whole, so over a slow link it
+    should take seconds, not minutes. The first batch is small; each later one is sized to take
+    about `seconds` at the rate the one before it went (its files' bytes over its time), within
+    `min_bytes` and `max_bytes`.
+    """
+
+    first_bytes: int = 1 * MiB
+    min_bytes: int = 512 * 1024
+    max_bytes: int = 16 * MiB
+    max_files: int = 40
+    seconds: float = 4.0
+    # Files from this size go on their own through the resumable upload, in chunks of `chunk_bytes`.
+    large_file_bytes: int = 4 * MiB
+    chunk_bytes: int = 1 * MiB
+
+    def as_page(self) -> dict:
+        """The page's copy (`data-batching`), in the names upload.js uses."""
+        return {"first": self.first_bytes, "min": self.min_bytes, "max": self.max_bytes, "files": self.max_files,
+                "seconds": self.seconds, "large": self.large_file_bytes, "chunk": self.chunk_bytes}
+
+
+BATCHING = Batching()

@@ -31,6 +31,7 @@ from ..web.i18n import label
 from . import imaging
 from . import uploads as upload_steps
 from .intake import ascii_name
+from .limits import BATCHING
 from .present import attach_result_json, case_attachments_json, inbox_study_json, study_json
 from .render import PRESETS, RenderError, RenderRequest
 from .safety import display_name, sees_inbox
@@ -328,7 +329,7 @@ def _panel_context(case) -> dict:
         "files": result.files, "studies": result.studies, "awaiting": result.awaiting_confirmation,
         "inbox": inbox, "can_attach": may_attach(_facts(user), facts) is None,
         "can_confirm": may_confirm(_facts(user), facts), "display_name": display_name,
-        "max_bytes": imaging().limits.max_file_bytes,
+        "max_bytes": imaging().limits.max_file_bytes, "batching": BATCHING.as_page(),
     }
 
 

@@ -1,8 +1,8 @@
 """The case page's timeline as a reader takes it in.
 
-The upload page sends a study in batches of a few megabytes, and each batch is a
-transaction with its own `attachment_added` event: a 300-slice CT is some forty
-events. The record keeps every one (the audit trail and the API show them as
+The upload page sends a study in batches of a few seconds each (one slice over a
+slow link, 16 MB over a fast one), and each batch is a transaction with its own
+`attachment_added` event: a 300-slice CT is ten to a few hundred events. The record keeps every one (the audit trail and the API show them as
 they are); the page shows one upload as one line, with what it added in total.
 """
 

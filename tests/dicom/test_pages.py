@@ -321,3 +321,18 @@ def test_text_answers_are_compressed_for_a_slow_link_and_images_are_not(api, bro
     frame = specialist.get(image["url"] + "1.jpg?size=256", headers={"Accept-Encoding": "gzip, br"})
     assert frame.status_code == 200 and "Content-Encoding" not in frame.headers
     assert Image.open(io.BytesIO(frame.data)).size == (256, 256)
+
+
+def test_the_upload_panel_is_told_the_servers_batch_sizes(api, browser_client):
+    """The page sizes its batches from what the server says (`limits.BATCHING`), not from numbers of its own."""
+    import html
+    import json
+
+    from referral.dicom.limits import BATCHING
+
+    cid = new_case(api)
+    page = browser_client("village.doctor").get(f"/cases/{cid}").get_data(as_text=True)
+    (raw,) = re.findall(r"data-batching='([^']*)'", page)
+    policy = json.loads(html.unescape(raw))
+    assert policy == BATCHING.as_page()
+    assert policy["first"] < policy["max"] and policy["large"] <= policy["max"]

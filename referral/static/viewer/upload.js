@@ -1,11 +1,15 @@
 /* Attaching images to a case over a slow, breaking link.
  *
- * Small files (single DICOM images, photos) go in multipart batches of a few MB: a batch that
- * fails is simply sent again (the server deduplicates). Large files (a ZIP of a study, a big
- * multi-frame) go through a resumable upload: 1 MB chunks, each acknowledged with the new
- * offset; after a dropped connection the script asks the server for the offset and continues
- * from there, retrying until the link is back. The upload id is kept in localStorage, so
- * choosing the same file again after a reload resumes it too.
+ * Small files (single DICOM images, photos) go in multipart batches: a batch that fails is
+ * simply sent again (the server deduplicates). A batch should take a few seconds whatever the
+ * link: the first is small, and each later one is sized from the rate the one before it went, so
+ * a village link sends batches of a slice or two (a drop loses seconds, not minutes) and a
+ * hospital's network a few large ones (each request costs the server as much as a few images).
+ * The sizes come from the server (`data-batching`, `referral/dicom/limits.py`). Large files (a
+ * ZIP of a study, a big multi-frame) go through a resumable upload: chunks of 1 MB, each
+ * acknowledged with the new offset; after a dropped connection the script asks the server for
+ * the offset and continues from there, retrying until the link is back. The upload id is kept in
+ * localStorage, so choosing the same file again after a reload resumes it too.
  *
  * While the link is slow, each batch and each chunk is gzip-compressed in the browser
  * (CompressionStream) and sent with Content-Encoding: gzip: uncompressed CT, MR, ultrasound and
@@ -18,10 +22,9 @@
 (function () {
   "use strict";
 
-  var BATCH_BYTES = 4 * 1024 * 1024;
-  var BATCH_FILES = 40;
-  var LARGE = 4 * 1024 * 1024;
-  var CHUNK = 1024 * 1024;
+  var MB = 1024 * 1024;
+  // What the server's `data-batching` says (referral/dicom/limits.py); these only stand in without it.
+  var BATCHING = { first: MB, min: MB / 2, max: 16 * MB, files: 40, seconds: 4, large: 4 * MB, chunk: MB };
   var SLOW_LINK = 2.5 * 1024 * 1024;  // bytes per second (20 Mbit/s): below it, compressing pays
   var CAN_COMPRESS = typeof CompressionStream === "function";
 
@@ -106,6 +109,8 @@
     this.uploadsUrl = root.getAttribute("data-uploads-url");
     this.caseId = root.getAttribute("data-case");
     this.t = JSON.parse(root.getAttribute("data-i18n") || "{}");
+    this.batching = Object.assign({}, BATCHING, JSON.parse(root.getAttribute("data-batching") || "{}"));
+    this.batchBytes = this.batching.first;
     this.progress = root.querySelector(".dv-progress");
     this.bar = root.querySelector("progress");
     this.status = root.querySelector(".dv-status");
@@ -161,18 +166,10 @@
     this.progress.hidden = false;
     this.results.textContent = "";
     this.update(0);
-    var large = files.filter(function (f) { return f.size >= LARGE; });
-    var small = files.filter(function (f) { return f.size < LARGE; });
-    var batches = [], batch = [], size = 0;
-    small.forEach(function (f) {
-      if (batch.length && (size + f.size > BATCH_BYTES || batch.length >= BATCH_FILES)) {
-        batches.push(batch); batch = []; size = 0;
-      }
-      batch.push(f); size += f.size;
-    });
-    if (batch.length) batches.push(batch);
-    var chain = Promise.resolve();
-    batches.forEach(function (b) { chain = chain.then(function () { return self.sendBatch(b); }); });
+    var limit = this.batching.large;
+    var large = files.filter(function (f) { return f.size >= limit; });
+    var small = files.filter(function (f) { return f.size < limit; });
+    var chain = this.sendBatches(small);
     large.forEach(function (f) { chain = chain.then(function () { return self.sendLarge(f); }); });
     chain.then(function () { self.finish(); }, function (err) {
       if (err && err.message === "signed-out") self.say(self.t.signed_out || "Signed out: reload the page");
@@ -244,9 +241,35 @@
     }).catch(function () { return plain; });
   }
 
-  /* After each request: compress the next ones only while the link is slow. */
-  Uploader.prototype.learnLink = function (bytes, started) {
-    this.compress = CAN_COMPRESS && bytes / Math.max((Date.now() - started) / 1000, 0.001) < SLOW_LINK;
+  /* The small files, batch after batch, each batch made when the one before it is done. */
+  Uploader.prototype.sendBatches = function (files) {
+    var self = this;
+    var queue = files.slice();
+    function next() {
+      if (!queue.length) return Promise.resolve();
+      var batch = self.nextBatch(queue);
+      return self.sendBatch(batch).then(next);
+    }
+    return next();
+  };
+
+  /* Take the next batch off the queue: at least one file, then as many as fit the batch size. */
+  Uploader.prototype.nextBatch = function (queue) {
+    var batch = [queue.shift()], size = batch[0].size;
+    while (queue.length && batch.length < this.batching.files && size + queue[0].size <= this.batchBytes) {
+      size += queue[0].size;
+      batch.push(queue.shift());
+    }
+    return batch;
+  };
+
+  /* After each request: compress the next ones only while the link is slow, and size the next batch
+     to take `seconds` at the rate this one went (its files' bytes, however they were encoded). */
+  Uploader.prototype.learnLink = function (wireBytes, fileBytes, started) {
+    var seconds = Math.max((Date.now() - started) / 1000, 0.001);
+    var b = this.batching;
+    this.compress = CAN_COMPRESS && wireBytes / seconds < SLOW_LINK;
+    this.batchBytes = Math.max(b.min, Math.min(b.max, Math.round(fileBytes / seconds * b.seconds)));
   };
 
   /* The batch's request body: the multipart form, compressed while the link is slow. */
@@ -278,7 +301,7 @@
         return send("POST", self.filesUrl, payload.body, payload.headers, function (loaded) {
           self.update(Math.min(bytes, Math.round(loaded * bytes / Math.max(payload.size, 1))));
         }).then(function (r) {
-          self.learnLink(payload.size, started);
+          self.learnLink(payload.size, bytes, started);
           return r;
         });
       })
@@ -334,7 +357,7 @@
       self.sent = base + offset;
       self.update(0);
       if (offset >= file.size) return complete(upload);
-      var end = Math.min(offset + CHUNK, file.size);
+      var end = Math.min(offset + self.batching.chunk, file.size);
       return self.chunkBody(file.slice(offset, end)).then(function (payload) {
         var started = Date.now();
         payload.headers["Upload-Offset"] = String(offset);
@@ -342,7 +365,7 @@
         return send("PUT", upload.url, payload.body, payload.headers, function (loaded) {
           self.update(Math.round(loaded * (end - offset) / Math.max(payload.size, 1)));
         }).then(function (r) {
-          self.learnLink(payload.size, started);
+          self.learnLink(payload.size, end - offset, started);
           return r;
         });
       }).then(function (r) {
