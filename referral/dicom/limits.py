@@ -63,11 +63,15 @@ class Batching:
     # Files from this size go on their own through the resumable upload, in chunks of `chunk_bytes`.
     large_file_bytes: int = 4 * MiB
     chunk_bytes: int = 1 * MiB
+    # A request in which nothing has moved (no byte sent, no answer) for this long is taken for a
+    # dropped connection and sent again; one that keeps moving is never cut off, however slow.
+    stall_seconds: float = 120.0
 
     def as_page(self) -> dict:
         """The page's copy (`data-batching`), in the names upload.js uses."""
         return {"first": self.first_bytes, "min": self.min_bytes, "max": self.max_bytes, "files": self.max_files,
-                "seconds": self.seconds, "large": self.large_file_bytes, "chunk": self.chunk_bytes}
+                "seconds": self.seconds, "large": self.large_file_bytes, "chunk": self.chunk_bytes,
+                "stall": self.stall_seconds}
 
 
 BATCHING = Batching()

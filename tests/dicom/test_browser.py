@@ -216,6 +216,50 @@ def test_upload_from_the_case_page_resumes_after_a_drop(chromium, live_server, a
     context.close()
 
 
+def test_a_batch_whose_link_goes_silent_is_sent_again(chromium, live_server, api, samples, monkeypatch):
+    """A connection can die without saying so (a mobile link between cells): a batch in which nothing
+    has moved for the page's stall time is given up and sent again, and the upload completes. One
+    that is slow but moving is never cut off (there is no limit on a request's whole time)."""
+    from dataclasses import replace
+
+    from referral.dicom import views
+    from referral.dicom.limits import BATCHING
+
+    monkeypatch.setattr(views, "BATCHING", replace(BATCHING, stall_seconds=3))
+    cid = new_case(api)
+    held = []
+
+    def first_goes_silent(route):
+        if route.request.method == "POST" and not held:
+            held.append(route)  # never answered, never failed: the link just went quiet
+        else:
+            route.continue_()
+
+    context, page = _open(chromium, live_server, "village.doctor")
+    page.route("**/attachments/files", first_goes_silent)
+    page.goto(f"{live_server.url}/cases/{cid}")
+    page.locator(".dv-drop input[type=file]").set_input_files([str(p) for p in samples["ct"][46:48]])
+    page.wait_for_selector(".dv-results .dv-ok", timeout=30_000)
+    assert "已添加 2 幅图像/文件" in page.locator(".dv-results").inner_text()
+    assert len(held) == 1
+    context.close()
+
+    # Slow but moving: one slice (125 KB compressed) at 20 KB/s takes over twice the stall time.
+    context, page = _open(chromium, live_server, "village.doctor")
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 100, "downloadThroughput": 250_000,
+                                                  "uploadThroughput": 20_000})
+    posts = []
+    page.on("request", lambda r: posts.append(r) if r.url.endswith("/attachments/files") else None)
+    page.goto(f"{live_server.url}/cases/{cid}")
+    page.locator(".dv-drop input[type=file]").set_input_files(str(samples["ct"][45]))
+    page.wait_for_selector(".dv-results .dv-ok", timeout=30_000)
+    assert "已添加 1 幅图像/文件" in page.locator(".dv-results").inner_text()
+    assert len(posts) == 1
+    context.close()
+
+
 def test_a_ct_on_a_slow_village_link(chromium, live_server, ct_case):
     """At 1 Mbit/s: the first image within seconds, and racing the slider to the end does not
     download every slice on the way (the ones scrolled past are abandoned)."""

@@ -24,7 +24,9 @@
 
   var MB = 1024 * 1024;
   // What the server's `data-batching` says (referral/dicom/limits.py); these only stand in without it.
-  var BATCHING = { first: MB, min: MB / 2, max: 16 * MB, files: 40, seconds: 4, large: 4 * MB, chunk: MB };
+  var BATCHING = { first: MB, min: MB / 2, max: 16 * MB, files: 40, seconds: 4, large: 4 * MB, chunk: MB,
+                   stall: 120 };
+  var stallSeconds = BATCHING.stall;  // the page's uploader sets it from data-batching
   var SLOW_LINK = 2.5 * 1024 * 1024;  // bytes per second (20 Mbit/s): below it, compressing pays
   var CAN_COMPRESS = typeof CompressionStream === "function";
 
@@ -40,25 +42,39 @@
   function mb(bytes) { return (bytes / 1048576).toFixed(1) + " MB"; }
 
   /* XMLHttpRequest rather than fetch: it reports upload progress. Resolves {status, body};
-     rejects only on a network failure (status 0), which is what the retry loops wait out. */
+     rejects on a network failure (status 0), and when nothing has moved for `stall` seconds (a link
+     that died without saying so): that is what the retry loops wait out. A request that keeps
+     moving is never cut off, however slow the link and however long it takes. */
   function send(method, url, body, headers, onProgress) {
     return new Promise(function (resolve, reject) {
       var xhr = new XMLHttpRequest();
+      var moved = Date.now();
+      function alive() { moved = Date.now(); }
+      var watch = setInterval(function () {
+        if (Date.now() - moved < stallSeconds * 1000) return;
+        clearInterval(watch);
+        xhr.abort();
+        reject(new Error("timeout"));
+      }, 1000);
       xhr.open(method, url);
       xhr.setRequestHeader("X-CSRFToken", csrfToken());
       xhr.setRequestHeader("Accept", "application/json");
       Object.keys(headers || {}).forEach(function (k) { xhr.setRequestHeader(k, headers[k]); });
-      if (onProgress && xhr.upload) {
-        xhr.upload.onprogress = function (ev) { if (ev.lengthComputable) onProgress(ev.loaded); };
+      if (xhr.upload) {
+        xhr.upload.onprogress = function (ev) {
+          alive();
+          if (onProgress && ev.lengthComputable) onProgress(ev.loaded);
+        };
+        xhr.upload.onload = alive;  // all sent: the server now has `stall` seconds to answer
       }
+      xhr.onprogress = alive;
       xhr.onload = function () {
+        clearInterval(watch);
         var parsed = null;
         try { parsed = JSON.parse(xhr.responseText); } catch (e) { parsed = null; }
         resolve({ status: xhr.status, body: parsed });
       };
-      xhr.onerror = function () { reject(new Error("network")); };
-      xhr.ontimeout = function () { reject(new Error("timeout")); };
-      xhr.timeout = 120000;
+      xhr.onerror = function () { clearInterval(watch); reject(new Error("network")); };
       xhr.send(body);
     });
   }
@@ -111,6 +127,7 @@
     this.t = JSON.parse(root.getAttribute("data-i18n") || "{}");
     this.batching = Object.assign({}, BATCHING, JSON.parse(root.getAttribute("data-batching") || "{}"));
     this.batchBytes = this.batching.first;
+    stallSeconds = this.batching.stall;
     this.progress = root.querySelector(".dv-progress");
     this.bar = root.querySelector("progress");
     this.status = root.querySelector(".dv-status");
