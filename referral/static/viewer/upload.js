@@ -6,10 +6,11 @@
  * a village link sends batches of a slice or two (a drop loses seconds, not minutes) and a
  * hospital's network a few large ones (each request costs the server as much as a few images).
  * The sizes come from the server (`data-batching`, `referral/dicom/limits.py`). Large files (a
- * ZIP of a study, a big multi-frame) go through a resumable upload: chunks of 1 MB, each
- * acknowledged with the new offset; after a dropped connection the script asks the server for
- * the offset and continues from there, retrying until the link is back. The upload id is kept in
- * localStorage, so choosing the same file again after a reload resumes it too.
+ * ZIP of a study, a big multi-frame; over a slow link, any file larger than a batch) go through
+ * a resumable upload: chunks of 1 MB, each acknowledged with the new offset; after a dropped
+ * connection the script asks the server for the offset and continues from there, retrying until
+ * the link is back. The upload id is kept in localStorage, so choosing the same file again after
+ * a reload resumes it too.
  *
  * While the link is slow, each batch and each chunk is gzip-compressed in the browser
  * (CompressionStream) and sent with Content-Encoding: gzip: uncompressed CT, MR, ultrasound and
@@ -258,14 +259,16 @@
     }).catch(function () { return plain; });
   }
 
-  /* The small files, batch after batch, each batch made when the one before it is done. */
+  /* The small files, batch after batch, each batch made when the one before it is done. A file
+     larger than a batch of this link (a photo or an ultrasound clip over a slow one) goes through
+     the resumable upload instead, so that a drop costs a chunk of it, not all of it. */
   Uploader.prototype.sendBatches = function (files) {
     var self = this;
     var queue = files.slice();
     function next() {
       if (!queue.length) return Promise.resolve();
-      var batch = self.nextBatch(queue);
-      return self.sendBatch(batch).then(next);
+      if (queue[0].size > Math.max(self.batchBytes, self.batching.chunk)) return self.sendLarge(queue.shift()).then(next);
+      return self.sendBatch(self.nextBatch(queue)).then(next);
     }
     return next();
   };
