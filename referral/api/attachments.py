@@ -34,8 +34,10 @@ def _attach_response(result: service.AttachResult, case_id: int):
           "checked against the case's patient: a study whose patient name, sex or birth date disagrees is hidden "
           "from specialists until a doctor of the sending facility confirms it. Over a slow link, send the body "
           "gzip-compressed with `Content-Encoding: gzip` (inflated within the upload size limit; a body that "
-          "expands more than 200 times is refused, 413). For large files use the resumable uploads "
-          "(`/cases/{id}/uploads`). " + _RESULT)
+          "expands more than 200 times is refused, 413). Each request costs the server about as much as five CT "
+          "slices besides its files: over a fast link, send a study in a few requests of up to 16 MB rather than "
+          "one file each; over a slow one, keep a request to a few seconds, since a dropped request is sent again "
+          "whole. For large files use the resumable uploads (`/cases/{id}/uploads`). " + _RESULT)
 def post_attachments(id: int):
     result = upload_steps.receive_request(db_session(), imaging(), current_user(), id, request)
     return _attach_response(result, id)
