@@ -39,6 +39,14 @@ def _open(chromium, live_server, username, viewport=DESKTOP, **context_args):
     return context, page
 
 
+def _link(context, page, *, latency_ms: int, down: int, up: int) -> None:
+    """Chromium's own emulation of a slow link for this page: round-trip latency, bytes per second each way."""
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": latency_ms,
+                                                  "downloadThroughput": down, "uploadThroughput": up})
+
+
 def _wait_drawn(page, contains: str = "") -> str:
     page.wait_for_function(
         "([needle]) => { const r = document.getElementById('dicom-viewer');"
@@ -246,10 +254,7 @@ def test_a_batch_whose_link_goes_silent_is_sent_again(chromium, live_server, api
 
     # Slow but moving: one slice (125 KB compressed) at 20 KB/s takes over twice the stall time.
     context, page = _open(chromium, live_server, "village.doctor")
-    cdp = context.new_cdp_session(page)
-    cdp.send("Network.enable")
-    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 100, "downloadThroughput": 250_000,
-                                                  "uploadThroughput": 20_000})
+    _link(context, page, latency_ms=100, down=250_000, up=20_000)
     posts = []
     page.on("request", lambda r: posts.append(r) if r.url.endswith("/attachments/files") else None)
     page.goto(f"{live_server.url}/cases/{cid}")
@@ -269,10 +274,7 @@ def test_over_a_slow_link_a_file_larger_than_a_batch_goes_in_resumable_chunks(ch
     clip = samples["us"][0]
     assert 1 << 20 < clip.stat().st_size < 4 << 20  # under the size that always goes in chunks
     context, page = _open(chromium, live_server, "village.doctor")
-    cdp = context.new_cdp_session(page)
-    cdp.send("Network.enable")
-    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 100, "downloadThroughput": 2_000_000,
-                                                  "uploadThroughput": 62_500})
+    _link(context, page, latency_ms=100, down=2_000_000, up=62_500)
     requests_seen = []
     page.on("request", lambda r: requests_seen.append((r.method, r.url.rsplit("/attachments/", 1)[-1]))
             if "/attachments/" in r.url else None)
@@ -291,10 +293,7 @@ def test_a_ct_on_a_slow_village_link(chromium, live_server, ct_case):
     download every slice on the way (the ones scrolled past are abandoned)."""
     cid, study = ct_case
     context, page = _open(chromium, live_server, "village.doctor", viewport=PHONE, has_touch=True, is_mobile=True)
-    cdp = context.new_cdp_session(page)
-    cdp.send("Network.enable")
-    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 150, "downloadThroughput": 125_000,
-                                                  "uploadThroughput": 60_000})
+    _link(context, page, latency_ms=150, down=125_000, up=60_000)
     finished = []
     page.on("requestfinished", lambda r: finished.append(r.url) if "/frames/" in r.url else None)
     started = page.evaluate("performance.now()")
@@ -319,10 +318,7 @@ def test_scrolling_faster_than_a_slow_link_keeps_the_picture_moving(chromium, li
     context, page = _open(chromium, live_server, "village.doctor", viewport=PHONE, has_touch=True, is_mobile=True)
     page.goto(f"{live_server.url}/cases/{cid}/studies/{study['study_uid']}")
     _wait_drawn(page)
-    cdp = context.new_cdp_session(page)
-    cdp.send("Network.enable")
-    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 400, "downloadThroughput": 187_500,
-                                                  "uploadThroughput": 50_000})
+    _link(context, page, latency_ms=400, down=187_500, up=50_000)
     page.evaluate("""() => { const r = document.getElementById('dicom-viewer'); window.drawnOnTheWay = [];
         new MutationObserver(() => window.drawnOnTheWay.push([Number(r.dataset.drawnIndex),
             document.querySelector('.dv-tr').textContent])).observe(r, {attributeFilter: ['data-drawn-index']}); }""")
@@ -366,10 +362,7 @@ def test_batches_are_compressed_and_sized_for_the_link(app, chromium, live_serve
         for p in samples["ct"][24:34]:
             zf.write(p, f"CT/{p.name}")
     context, page = _open(chromium, live_server, "village.doctor")
-    cdp = context.new_cdp_session(page)
-    cdp.send("Network.enable")
-    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 100, "downloadThroughput": 250_000,
-                                                  "uploadThroughput": 250_000})
+    _link(context, page, latency_ms=100, down=250_000, up=250_000)
     page.goto(f"{live_server.url}/cases/{cid}")
     page.locator(".dv-drop input[type=file]").set_input_files(str(archive))
     page.wait_for_selector(".dv-results .dv-ok", timeout=90_000)
@@ -384,10 +377,7 @@ def test_batches_are_compressed_and_sized_for_the_link(app, chromium, live_serve
     for link, files in (("slow", samples["ct"][:12]), ("fast", samples["ct"][12:24] + samples["ct"][34:46])):
         context, page = _open(chromium, live_server, "village.doctor")
         if link == "slow":
-            cdp = context.new_cdp_session(page)
-            cdp.send("Network.enable")
-            cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 100,
-                                                          "downloadThroughput": 250_000, "uploadThroughput": 250_000})
+            _link(context, page, latency_ms=100, down=250_000, up=250_000)
         sent.clear()
         page.goto(f"{live_server.url}/cases/{cid}")
         page.locator(".dv-drop input[type=file]").set_input_files([str(p) for p in files])
