@@ -7,6 +7,7 @@ from flask import Response, jsonify, request, send_file
 from ..dicom import imaging
 from ..dicom import uploads as upload_steps
 from ..dicom.intake import ascii_name
+from ..dicom.limits import BATCHING, MiB
 from ..dicom.present import attach_result_json, case_attachments_json, inbox_study_json, study_json
 from ..domain.errors import NotFound, ValidationFailed
 from ..runtime import db_session
@@ -35,8 +36,8 @@ def _attach_response(result: service.AttachResult, case_id: int):
           "from specialists until a doctor of the sending facility confirms it. Over a slow link, send the body "
           "gzip-compressed with `Content-Encoding: gzip` (inflated within the upload size limit; a body that "
           "expands more than 200 times is refused, 413). Each request costs the server about as much as five CT "
-          "slices besides its files: over a fast link, send a study in a few requests of up to 16 MB rather than "
-          "one file each; over a slow one, keep a request to a few seconds, since a dropped request is sent again "
+          "slices besides its files: over a fast link, send a study in a few requests of up to "
+          f"{BATCHING.max_bytes // MiB} MB (what the upload page sends) rather than one file each; over a slow one, keep a request to a few seconds, since a dropped request is sent again "
           "whole. For large files use the resumable uploads (`/cases/{id}/uploads`). " + _RESULT)
 def post_attachments(id: int):
     result = upload_steps.receive_request(db_session(), imaging(), current_user(), id, request)

@@ -2,8 +2,9 @@
 
 The upload page sends a study in batches of a few seconds each (one slice over a
 slow link, 16 MB over a fast one), and each batch is a transaction with its own
-`attachment_added` event: a 300-slice CT is ten to a few hundred events. The record keeps every one (the audit trail and the API show them as
-they are); the page shows one upload as one line, with what it added in total.
+`attachment_added` event: a 300-slice CT is ten to a few hundred events. The
+record keeps every one (the audit trail and the API show them as they are); the
+page shows one upload as one line, with what it added in total.
 """
 
 from __future__ import annotations
